@@ -1,0 +1,3 @@
+"""weighbridge: OpenStack Nova's filter scheduler as a Kubernetes scheduler extender."""
+
+__version__ = "0.1.0"

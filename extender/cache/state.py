@@ -1,0 +1,184 @@
+"""The cluster view: Nodes become HostStates, Pods are consumed by their node, HostAggregates
+give aggregate metadata. Every event is O(1) in the size of the cluster (O(labels) for a
+node), as Nova's update_instance_info and delete_instance_info are; indexes (aggregate ->
+hosts, server group -> members) are kept at event time so requests never walk all pods.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ..columns import HostTable
+from ..hoststate import (
+    AGGREGATE_LABEL_PREFIX,
+    Aggregate,
+    HostState,
+    PodInfo,
+    Ratios,
+    pod_is_terminal,
+)
+from ..objects import HostAggregate, Node, Pod
+from ..options import Options
+from ..pods import pod_info
+from ..request import SERVER_GROUP_LABEL, InstanceGroup
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Placement:
+    """Where a pod consumes resources."""
+
+    node: str
+    info: PodInfo
+
+
+class ClusterState:
+    """HostStates for all nodes, the pods that consume them, aggregates and server groups."""
+
+    def __init__(self, options: Options | None = None) -> None:
+        options = options or Options()
+        self.ratios = Ratios(
+            options.cpu_allocation_ratio,
+            options.ram_allocation_ratio,
+            options.disk_allocation_ratio,
+        )
+        self.table = HostTable()
+        self.placements: dict[str, Placement] = {}
+        #: pods bound to a node the cache has not seen (yet, or any more), by node name
+        self.orphans: dict[str, dict[str, PodInfo]] = {}
+        self.aggregates: dict[str, Aggregate] = {}
+        self.aggregate_objects: set[str] = set()
+        self.groups: dict[tuple[str, str], dict[str, str]] = {}
+
+    # -- nodes -----------------------------------------------------------------------------
+
+    def upsert_node(self, node: Node) -> HostState:
+        name = node.metadata.name
+        host = self.table.get(name)
+        created = host is None
+        if host is None:
+            host = HostState(name)
+        host.update_from_node(node, self.ratios)
+        self._set_aggregates(host)
+        if created:
+            self.table.add(host)
+            for info in self.orphans.pop(name, {}).values():
+                host.add_instance(info)
+        self.table.write(host)
+        return host
+
+    def delete_node(self, name: str) -> None:
+        """Nova's dead-node removal; the node's pods wait as orphans in case it returns."""
+        host = self.table.remove(name)
+        if host is None:
+            return
+        for agg in host.aggregates:
+            agg.hosts.discard(name)
+            self._forget_aggregate_if_unused(agg.name)
+        if host.instances:
+            self.orphans[name] = dict(host.instances)
+
+    def _set_aggregates(self, host: HostState) -> None:
+        names = {
+            k[len(AGGREGATE_LABEL_PREFIX) :]
+            for k in host.labels
+            if k.startswith(AGGREGATE_LABEL_PREFIX)
+        }
+        old = {a.name for a in host.aggregates}
+        if names == old:
+            return
+        for gone in old - names:
+            self.aggregates[gone].hosts.discard(host.host)
+            self._forget_aggregate_if_unused(gone)
+        members = []
+        for agg_name in sorted(names):
+            agg = self.aggregates.get(agg_name)
+            if agg is None:
+                agg = self.aggregates[agg_name] = Aggregate(agg_name)
+            agg.hosts.add(host.host)
+            members.append(agg)
+        host.aggregates = members
+
+    # -- aggregates ------------------------------------------------------------------------
+
+    def upsert_aggregate(self, obj: HostAggregate) -> None:
+        name = obj.metadata.name
+        agg = self.aggregates.get(name)
+        if agg is None:
+            agg = self.aggregates[name] = Aggregate(name)
+        agg.metadata = dict(obj.spec.metadata)
+        self.aggregate_objects.add(name)
+
+    def delete_aggregate(self, name: str) -> None:
+        """A labelled aggregate without its object keeps its members, with no metadata."""
+        self.aggregate_objects.discard(name)
+        agg = self.aggregates.get(name)
+        if agg is not None:
+            agg.metadata = {}
+            self._forget_aggregate_if_unused(name)
+
+    def _forget_aggregate_if_unused(self, name: str) -> None:
+        agg = self.aggregates.get(name)
+        if agg is not None and not agg.hosts and name not in self.aggregate_objects:
+            del self.aggregates[name]
+
+    # -- pods ------------------------------------------------------------------------------
+
+    def upsert_pod(self, pod: Pod) -> None:
+        """A pod consumes its node while it is bound and not terminal."""
+        uid = pod.metadata.uid or f"{pod.metadata.namespace}/{pod.metadata.name}"
+        node = pod.spec.node_name
+        if not node or pod_is_terminal(pod):
+            self.delete_pod(uid)
+            return
+        info = pod_info(pod)
+        self.delete_pod(uid)
+        self.placements[uid] = Placement(node, info)
+        host = self.table.get(node)
+        if host is None:
+            self.orphans.setdefault(node, {})[uid] = info
+        else:
+            host.add_instance(info)
+            self.table.write(host)
+        group = info.labels.get(SERVER_GROUP_LABEL)
+        if group is not None:
+            self.groups.setdefault((info.namespace, group), {})[uid] = node
+
+    def delete_pod(self, uid: str) -> None:
+        placement = self.placements.pop(uid, None)
+        if placement is None:
+            return
+        host = self.table.get(placement.node)
+        if host is None:
+            orphans = self.orphans.get(placement.node)
+            if orphans is not None:
+                orphans.pop(uid, None)
+                if not orphans:
+                    del self.orphans[placement.node]
+        else:
+            host.remove_instance(uid)
+            self.table.write(host)
+        group = placement.info.labels.get(SERVER_GROUP_LABEL)
+        if group is not None:
+            key = (placement.info.namespace, group)
+            members = self.groups.get(key)
+            if members is not None:
+                members.pop(uid, None)
+                if not members:
+                    del self.groups[key]
+
+    # -- lookups for requests --------------------------------------------------------------
+
+    def server_group(self, namespace: str, name: str) -> InstanceGroup:
+        members = self.groups.get((namespace, name), {})
+        return InstanceGroup(name, [], set(members), set(members.values()))
+
+    @property
+    def node_count(self) -> int:
+        return len(self.table)
+
+    @property
+    def pod_count(self) -> int:
+        return len(self.placements)

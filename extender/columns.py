@@ -1,0 +1,108 @@
+"""The hot numbers of every HostState as numpy columns, so a filter or weigher can run over
+thousands of hosts in microseconds. Rows are written when a HostState changes (O(1)) and a
+removed host's row is refilled by the last one, so the table never has holes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from .hoststate import HostState
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.intp]
+
+FIELDS = (
+    "free_ram_mb",
+    "total_usable_ram_mb",
+    "ram_allocation_ratio",
+    "free_disk_mb",
+    "total_usable_disk_gb",
+    "disk_allocation_ratio",
+    "vcpus_total",
+    "vcpus_used",
+    "cpu_allocation_ratio",
+    "num_instances",
+    "num_io_ops",
+)
+
+
+class HostTable:
+    """HostStates by row, with their hot numbers in columns."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.hosts: list[HostState] = []
+        self.index: dict[str, int] = {}
+        self._capacity = capacity
+        self.cols: dict[str, FloatArray] = {f: np.zeros(capacity) for f in FIELDS}
+        self.disabled: BoolArray = np.zeros(capacity, dtype=bool)
+        self.up: BoolArray = np.zeros(capacity, dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.hosts)
+
+    def __getitem__(self, name: str) -> HostState:
+        return self.hosts[self.index[name]]
+
+    def get(self, name: str) -> HostState | None:
+        row = self.index.get(name)
+        return None if row is None else self.hosts[row]
+
+    def col(self, name: str) -> FloatArray:
+        return self.cols[name]
+
+    def add(self, host: HostState) -> None:
+        if host.host in self.index:
+            raise KeyError(f"host {host.host} already in the table")
+        if len(self.hosts) == self._capacity:
+            self._grow()
+        host.row = len(self.hosts)
+        self.hosts.append(host)
+        self.index[host.host] = host.row
+        self.write(host)
+
+    def remove(self, name: str) -> HostState | None:
+        row = self.index.pop(name, None)
+        if row is None:
+            return None
+        host = self.hosts[row]
+        last = self.hosts.pop()
+        if last is not host:
+            self.hosts[row] = last
+            last.row = row
+            self.index[last.host] = row
+            self.write(last)
+        host.row = -1
+        return host
+
+    def write(self, host: HostState) -> None:
+        """Copy a HostState's hot numbers into its row; call after every change to it."""
+        row = host.row
+        for f, column in self.cols.items():
+            column[row] = getattr(host, f)
+        self.disabled[row] = bool(host.service.get("disabled"))
+        self.up[row] = bool(host.service.get("up"))
+
+    def rows(self, names: list[str] | None = None) -> tuple[IntArray, list[str]]:
+        """Rows of the named hosts (all when None), and the names the table does not know."""
+        if names is None:
+            return np.arange(len(self.hosts), dtype=np.intp), []
+        index = self.index
+        found: list[int] = []
+        unknown: list[str] = []
+        for name in names:
+            row = index.get(name)
+            if row is None:
+                unknown.append(name)
+            else:
+                found.append(row)
+        return np.fromiter(found, dtype=np.intp, count=len(found)), unknown
+
+    def _grow(self) -> None:
+        self._capacity *= 2
+        for f, column in self.cols.items():
+            self.cols[f] = np.resize(column, self._capacity)
+        self.disabled = np.resize(self.disabled, self._capacity)
+        self.up = np.resize(self.up, self._capacity)

@@ -1,0 +1,296 @@
+"""Nova's HostState for a Kubernetes Node: what the node offers and what its pods consume.
+
+Attribute names and units are Nova's (RAM and disk in MiB, vCPUs in cores), so that JsonFilter
+queries and capability keys read as they do in Nova. A HostState is built once per Node
+version and then changed in O(1) per pod event; filters only read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import ObjectError, QuantityError
+from .objects import Node, Pod
+from .resources import CPU, EPHEMERAL, MEMORY, PODS, PodResources, parse_resource_list
+
+AGGREGATE_LABEL_PREFIX = "aggregate.weighbridge.io/"
+STATS_ANNOTATION_PREFIX = "stats.weighbridge.io/"
+METRICS_ANNOTATION_PREFIX = "metrics.weighbridge.io/"
+RATIO_ANNOTATIONS = {
+    "cpu": "weighbridge.io/cpu-allocation-ratio",
+    "ram": "weighbridge.io/ram-allocation-ratio",
+    "disk": "weighbridge.io/disk-allocation-ratio",
+}
+ZONE_LABEL = "topology.kubernetes.io/zone"
+TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
+_NATIVE = frozenset({CPU, MEMORY, EPHEMERAL, PODS})
+
+
+@dataclass(slots=True)
+class Aggregate:
+    """A host aggregate: shared by all its member HostStates, so a metadata change is O(1)."""
+
+    name: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    hosts: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class Ratios:
+    """Allocation ratios that apply when a node does not set its own."""
+
+    cpu: float = 1.0
+    ram: float = 1.0
+    disk: float = 1.0
+
+
+@dataclass(slots=True, frozen=True)
+class PodInfo:
+    """What a host needs to remember of one of its pods (Nova's instance on a host)."""
+
+    uid: str
+    namespace: str
+    name: str
+    resources: PodResources
+    io_op: bool
+    labels: dict[str, str]
+    flavor: str | None
+    image: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def pod_is_terminal(pod: Pod) -> bool:
+    """Succeeded and Failed pods hold no resources on their node."""
+    return pod.status.phase in TERMINAL_PHASES
+
+
+def pod_is_io_op(pod: Pod) -> bool:
+    """Nova counts builds and other disk-heavy tasks; a pod starting or terminating is that here."""
+    return pod.metadata.deletion_timestamp is not None or pod.status.phase in ("", "Pending")
+
+
+def _ratio(node: Node, which: str, default: float) -> float:
+    text = node.metadata.annotations.get(RATIO_ANNOTATIONS[which])
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ObjectError(
+            f"Node {node.metadata.name}",
+            f"annotation {RATIO_ANNOTATIONS[which]}={text!r} is not a number",
+        ) from None
+    if value <= 0:
+        raise ObjectError(
+            f"Node {node.metadata.name}",
+            f"annotation {RATIO_ANNOTATIONS[which]}={text!r} must be positive",
+        )
+    return value
+
+
+def _tidy(value: float) -> float:
+    """Keep sums of fractional cores from drifting after many adds and removes."""
+    return round(value, 6)
+
+
+class HostState:
+    """One node, with Nova's attribute names, and the pods bound to it."""
+
+    __slots__ = (
+        "aggregates",
+        "allocatable",
+        "capabilities",
+        "cpu_allocation_ratio",
+        "disk_allocation_ratio",
+        "disk_mb_used",
+        "extended_used",
+        "failed_builds",
+        "free_disk_mb",
+        "free_ram_mb",
+        "host",
+        "host_ip",
+        "hypervisor_type",
+        "hypervisor_version",
+        "instances",
+        "kernel_version",
+        "labels",
+        "max_pods",
+        "metrics",
+        "nodename",
+        "num_instances",
+        "num_io_ops",
+        "os_image",
+        "ram_allocation_ratio",
+        "row",
+        "service",
+        "stats",
+        "supported_instances",
+        "taints",
+        "total_usable_disk_gb",
+        "total_usable_ram_mb",
+        "updated",
+        "vcpus_total",
+        "vcpus_used",
+    )
+
+    def __init__(self, name: str) -> None:
+        self.host = name
+        self.nodename = name
+        self.row = -1
+        self.total_usable_ram_mb = 0.0
+        self.free_ram_mb = 0.0
+        self.total_usable_disk_gb = 0.0
+        self.free_disk_mb = 0.0
+        self.disk_mb_used = 0.0
+        self.vcpus_total = 0.0
+        self.vcpus_used = 0.0
+        self.num_instances = 0
+        self.num_io_ops = 0
+        self.max_pods = 0.0
+        self.allocatable: dict[str, float] = {}
+        self.extended_used: dict[str, float] = {}
+        self.stats: dict[str, str] = {}
+        self.capabilities: dict[str, str] = {}
+        self.metrics: dict[str, float] = {}
+        self.labels: dict[str, str] = {}
+        self.taints: list[tuple[str, str, str]] = []
+        self.host_ip: str | None = None
+        self.hypervisor_type = ""
+        self.hypervisor_version = 0
+        self.kernel_version = ""
+        self.os_image = ""
+        self.supported_instances: list[tuple[str, str, str]] = []
+        self.cpu_allocation_ratio = 1.0
+        self.ram_allocation_ratio = 1.0
+        self.disk_allocation_ratio = 1.0
+        self.aggregates: list[Aggregate] = []
+        self.instances: dict[str, PodInfo] = {}
+        self.service: dict[str, Any] = {"disabled": False, "up": True}
+        self.failed_builds = 0
+        self.updated: datetime | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"({self.host}, {self.nodename}) ram: {self.free_ram_mb:g}MB "
+            f"disk: {self.free_disk_mb:g}MB io_ops: {self.num_io_ops} "
+            f"instances: {self.num_instances}"
+        )
+
+    def update_from_node(self, node: Node, defaults: Ratios) -> None:
+        """Take totals, conditions and properties from a Node; keeps what pods consume."""
+        where = f"Node {node.metadata.name}"
+        try:
+            allocatable = parse_resource_list(node.status.allocatable)
+        except QuantityError as exc:
+            raise ObjectError(where, f"status.allocatable: {exc}") from None
+        used_ram = self.total_usable_ram_mb - self.free_ram_mb
+        used_disk = self.disk_mb_used
+        self.allocatable = {k: v for k, v in allocatable.items() if k not in _NATIVE}
+        self.total_usable_ram_mb = allocatable.get(MEMORY, 0.0)
+        self.free_ram_mb = _tidy(self.total_usable_ram_mb - used_ram)
+        self.total_usable_disk_gb = allocatable.get(EPHEMERAL, 0.0) / 1024
+        self.free_disk_mb = _tidy(allocatable.get(EPHEMERAL, 0.0) - used_disk)
+        self.vcpus_total = allocatable.get(CPU, 0.0)
+        self.max_pods = allocatable.get(PODS, 0.0)
+        self.cpu_allocation_ratio = _ratio(node, "cpu", defaults.cpu)
+        self.ram_allocation_ratio = _ratio(node, "ram", defaults.ram)
+        self.disk_allocation_ratio = _ratio(node, "disk", defaults.disk)
+
+        meta, status = node.metadata, node.status
+        self.labels = dict(meta.labels)
+        self.taints = [(t.key, t.value, t.effect) for t in node.spec.taints]
+        ready = any(c.type == "Ready" and c.status == "True" for c in status.conditions)
+        self.service = {
+            "disabled": node.spec.unschedulable,
+            "disabled_reason": "cordoned" if node.spec.unschedulable else None,
+            "up": ready,
+        }
+        self.host_ip = next((a.address for a in status.addresses if a.type == "InternalIP"), None)
+        info = status.node_info
+        runtime = info.container_runtime_version.partition("://")[0]
+        self.hypervisor_type = runtime
+        self.hypervisor_version = _version_int(info.kubelet_version)
+        self.kernel_version = info.kernel_version
+        self.os_image = info.os_image
+        arch = meta.labels.get("kubernetes.io/arch", info.architecture)
+        os_name = meta.labels.get("kubernetes.io/os", info.operating_system)
+        self.supported_instances = [(arch, runtime, os_name)] if arch or os_name else []
+        self.stats = {
+            k[len(STATS_ANNOTATION_PREFIX) :]: v
+            for k, v in meta.annotations.items()
+            if k.startswith(STATS_ANNOTATION_PREFIX)
+        }
+        self.capabilities = {**meta.labels, **self.stats}
+        self.metrics = _metrics(meta.annotations)
+
+    def add_instance(self, info: PodInfo) -> None:
+        """Nova's update_instance_info for one pod: it now consumes this host."""
+        if info.uid in self.instances:
+            self.remove_instance(info.uid)
+        self.instances[info.uid] = info
+        self._consume(info, +1)
+
+    def remove_instance(self, uid: str) -> PodInfo | None:
+        """Nova's delete_instance_info: the pod no longer consumes this host."""
+        info = self.instances.pop(uid, None)
+        if info is not None:
+            self._consume(info, -1)
+        return info
+
+    def _consume(self, info: PodInfo, sign: int) -> None:
+        res = info.resources
+        self.free_ram_mb = _tidy(self.free_ram_mb - sign * res.get(MEMORY))
+        disk = res.get(EPHEMERAL)
+        self.free_disk_mb = _tidy(self.free_disk_mb - sign * disk)
+        self.disk_mb_used = _tidy(self.disk_mb_used + sign * disk)
+        self.vcpus_used = _tidy(self.vcpus_used + sign * res.get(CPU))
+        self.num_instances += sign
+        if info.io_op:
+            self.num_io_ops += sign
+        for name, value in res.requests.items():
+            if name not in _NATIVE:
+                self.extended_used[name] = _tidy(self.extended_used.get(name, 0.0) + sign * value)
+        if sign > 0:
+            self.updated = datetime.now(UTC)
+
+    @property
+    def availability_zones(self) -> set[str]:
+        """Zones from the host's aggregates (comma-split), plus its zone label."""
+        zones: set[str] = set()
+        for agg in self.aggregates:
+            az = agg.metadata.get("availability_zone")
+            if az:
+                zones.update(z.strip() for z in az.split(",") if z.strip())
+        label = self.labels.get(ZONE_LABEL)
+        if label:
+            zones.add(label)
+        return zones
+
+    def free_extended(self, name: str) -> float:
+        return self.allocatable.get(name, 0.0) - self.extended_used.get(name, 0.0)
+
+
+def _version_int(version: str) -> int:
+    """Nova keeps hypervisor_version as an int: v1.36.3 becomes 1036003."""
+    parts = version.lstrip("v").split("-")[0].split("+")[0].split(".")
+    try:
+        nums = [int(p) for p in parts[:3]] + [0] * (3 - len(parts[:3]))
+    except ValueError:
+        return 0
+    return nums[0] * 1_000_000 + nums[1] * 1_000 + nums[2]
+
+
+def _metrics(annotations: dict[str, str]) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for key, value in annotations.items():
+        if key.startswith(METRICS_ANNOTATION_PREFIX):
+            try:
+                metrics[key[len(METRICS_ANNOTATION_PREFIX) :]] = float(value)
+            except ValueError:
+                continue
+    return metrics

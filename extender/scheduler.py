@@ -1,0 +1,176 @@
+"""The engine: Nova's get_filtered_hosts and get_weighed_hosts over the HostTable.
+
+Runs synchronously inside one event-loop turn, so every request sees one consistent view of
+the cache. It reports what each filter did (counts, reasons, time) and what each weigher
+contributed; callers turn that into wire answers, metrics and `explain` output.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .columns import FloatArray, HostTable, IntArray
+from .config import Config
+from .filters import FILTERS, BaseFilter
+from .request import FORCE_HOSTS, IGNORE_HOSTS, RequestSpec
+from .weighers import WEIGHERS, BaseWeigher, normalize
+
+MAX_SCORE = 10
+
+
+@dataclass(slots=True)
+class FilterStep:
+    """One filter's work on one request (Nova logs "FilterA: (start: 3, end: 2)")."""
+
+    name: str
+    start: int
+    end: int
+    rejected: dict[str, str]
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class FilterResult:
+    passed: IntArray
+    failed: dict[str, str] = field(default_factory=dict)
+    unresolvable: dict[str, str] = field(default_factory=dict)
+    steps: list[FilterStep] = field(default_factory=list)
+    forced: bool = False
+
+
+@dataclass(slots=True)
+class Weighing:
+    """Weighed hosts, best first: rows, summed weights, 0..10 scores, each weigher's share."""
+
+    rows: IntArray
+    weights: FloatArray
+    scores: IntArray
+    contributions: dict[str, FloatArray]
+    seconds: dict[str, float]
+
+
+class Scheduler:
+    """Filters then weighers, as configured."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.filters: list[BaseFilter] = [FILTERS[n](config.options) for n in config.filters]
+        self.weighers: list[BaseWeigher] = [
+            WEIGHERS[n](config.options, m) for n, m in config.weighers.items()
+        ]
+        self._lo = sum(min(0.0, w.multiplier) for w in self.weighers)
+        self._hi = sum(max(0.0, w.multiplier) for w in self.weighers)
+
+    # -- filtering -------------------------------------------------------------------------
+
+    def filter(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> FilterResult:
+        result = FilterResult(rows)
+        if spec.ignore_hosts or spec.force_hosts:
+            rows = self._force_and_ignore(table, rows, spec, result)
+            if result.forced or len(rows) == 0:
+                result.passed = rows
+                return result
+        hosts = table.hosts
+        for f in self.filters:
+            start = len(rows)
+            if not f.applies(spec):
+                result.steps.append(FilterStep(f.name, start, start, {}))
+                continue
+            t0 = time.perf_counter()
+            mask = f.vector(table, rows, spec)
+            rejected: dict[str, str] = {}
+            if mask is None:
+                keep: list[int] = []
+                for r in rows:
+                    reason = f.check(hosts[r], spec)
+                    if reason is None:
+                        keep.append(int(r))
+                    else:
+                        rejected[hosts[r].host] = reason
+                rows = np.array(keep, dtype=np.intp)
+            else:
+                for r in rows[~mask]:
+                    host = hosts[r]
+                    rejected[host.host] = f.check(host, spec) or f"{f.name}: rejected"
+                rows = rows[mask]
+            (result.failed if f.resolvable else result.unresolvable).update(rejected)
+            result.steps.append(
+                FilterStep(f.name, start, len(rows), rejected, time.perf_counter() - t0)
+            )
+            if len(rows) == 0:
+                break
+        result.passed = rows
+        return result
+
+    @staticmethod
+    def _force_and_ignore(
+        table: HostTable, rows: IntArray, spec: RequestSpec, result: FilterResult
+    ) -> IntArray:
+        """Nova's get_filtered_hosts: ignore first, then force (both case-insensitive);
+        forced hosts skip the filters."""
+        hosts = table.hosts
+        if spec.ignore_hosts:
+            ignore = {h.lower() for h in spec.ignore_hosts}
+            keep = [r for r in rows if hosts[r].host.lower() not in ignore]
+            rejected = {
+                hosts[r].host: f"{IGNORE_HOSTS}: node is ignored"
+                for r in rows
+                if hosts[r].host.lower() in ignore
+            }
+            result.unresolvable.update(rejected)
+            result.steps.append(FilterStep("IgnoreHosts", len(rows), len(keep), rejected))
+            rows = np.array(keep, dtype=np.intp)
+        if spec.force_hosts and len(rows):
+            force = {h.lower() for h in spec.force_hosts}
+            keep = [r for r in rows if hosts[r].host.lower() in force]
+            rejected = {
+                hosts[r].host: f"{FORCE_HOSTS}: node is not among the forced nodes"
+                for r in rows
+                if hosts[r].host.lower() not in force
+            }
+            result.unresolvable.update(rejected)
+            result.steps.append(FilterStep("ForceHosts", len(rows), len(keep), rejected))
+            result.forced = True
+            rows = np.array(keep, dtype=np.intp)
+        return rows
+
+    # -- weighing --------------------------------------------------------------------------
+
+    def weigh(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> Weighing:
+        """Normalise each weigher per request, multiply, sum, sort (stable), score 0..10."""
+        weights = np.zeros(len(rows))
+        contributions: dict[str, FloatArray] = {}
+        seconds: dict[str, float] = {}
+        if len(rows) > 1:
+            for w in self.weighers:
+                if not w.multiplier or not w.applies(spec):
+                    continue
+                t0 = time.perf_counter()
+                share = w.multiplier * normalize(w.raw(table, rows, spec), w.minval, w.maxval)
+                weights += share
+                contributions[w.name] = share
+                seconds[w.name] = time.perf_counter() - t0
+        order = np.argsort(-weights, kind="stable")
+        weights = weights[order]
+        return Weighing(
+            rows[order],
+            weights,
+            self.scores(weights),
+            {name: share[order] for name, share in contributions.items()},
+            seconds,
+        )
+
+    def scores(self, weights: FloatArray) -> IntArray:
+        """Map summed weights linearly onto 0..10 between the lowest and highest sums the
+        multipliers allow, so a score means the same in every request (not a rank)."""
+        span = self._hi - self._lo
+        if span <= 0 or len(weights) == 0:
+            return np.zeros(len(weights), dtype=np.intp)
+        scaled = np.floor((weights - self._lo) * (MAX_SCORE / span) + 0.5)
+        return np.clip(scaled, 0, MAX_SCORE).astype(np.intp)
+
+    def score_bounds(self) -> tuple[float, float]:
+        return self._lo, self._hi

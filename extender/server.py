@@ -1,0 +1,141 @@
+"""The aiohttp app kube-scheduler calls: routes, body limit, error mapping, health, metrics.
+
+Bad input is answered with HTTP 400 and a JSON body saying what was wrong; nothing a client
+sends can take the process down or leak a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from . import metrics
+from .errors import AnnotationError, NotSyncedError, ObjectError, WireError
+from .explain import report
+from .verbs import Extender
+from .wire import ExtenderFilterResult, decode_args, decode_explain, encoder
+
+log = logging.getLogger(__name__)
+
+Readiness = Callable[[], str | None]
+"""Returns None when ready, else what is still missing."""
+
+EXTENDER = web.AppKey("extender", Extender)
+READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
+
+
+def _json(value: Any, status: int = 200) -> web.Response:
+    return web.Response(body=encoder.encode(value), status=status, content_type="application/json")
+
+
+def _verb(
+    name: str, handle: Callable[[web.Request, bytes], Any]
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Wrap one verb: read the body, time the call, count it, map errors to JSON answers."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        start = time.perf_counter()
+        status = 200
+        try:
+            body = await request.read()
+            answer = handle(request, body)
+            response = _json(answer)
+        except web.HTTPRequestEntityTooLarge as exc:
+            status = 413
+            response = _json({"Error": f"request body too large: {exc.text}"}, status)
+        except WireError as exc:
+            status = 400
+            response = _json({"Error": str(exc)}, status)
+        except NotSyncedError as exc:
+            status = 503
+            response = _json({"Error": str(exc)}, status)
+        except Exception as exc:
+            log.exception("unexpected error answering %s", name)
+            status = 500
+            response = _json({"Error": f"internal error: {type(exc).__name__}: {exc}"}, status)
+        metrics.REQUESTS.labels(name, str(status)).inc()
+        metrics.REQUEST_SECONDS.labels(name).observe(time.perf_counter() - start)
+        return response
+
+    return handler
+
+
+def _filter(request: web.Request, body: bytes) -> Any:
+    args, pod, names = decode_args(body)
+    missing = request.app[READINESS]()
+    if missing is not None:
+        return ExtenderFilterResult(Error=f"weighbridge: not ready: {missing}")
+    return request.app[EXTENDER].filter(args, pod, names)
+
+
+def _prioritize(request: web.Request, body: bytes) -> Any:
+    _, pod, names = decode_args(body)
+    missing = request.app[READINESS]()
+    if missing is not None:
+        raise NotSyncedError(f"weighbridge: not ready: {missing}")
+    return request.app[EXTENDER].prioritize(pod, names)
+
+
+def _explain(request: web.Request, body: bytes) -> Any:
+    """What-if: run the whole chain for a pod, reserve nothing, say why."""
+    pod, names = decode_explain(body)
+    extender: Extender = request.app[EXTENDER]
+    try:
+        decision = extender.decide(pod, names)
+    except (AnnotationError, ObjectError) as exc:
+        raise WireError(str(exc)) from None
+    return report(decision, extender.scheduler, extender.state.table.hosts)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    missing = request.app[READINESS]()
+    if missing is None:
+        return web.Response(text="ok")
+    return web.Response(text=f"not ready: {missing}", status=503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    state = request.app[EXTENDER].state
+    metrics.CACHE_OBJECTS.labels("nodes").set(state.node_count)
+    metrics.CACHE_OBJECTS.labels("pods").set(state.pod_count)
+    metrics.CACHE_OBJECTS.labels("aggregates").set(len(state.aggregates))
+    response = web.Response(body=generate_latest())
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return response
+
+
+async def _bad_method(request: web.Request) -> web.Response:
+    return _json({"Error": f"{request.method} not allowed on {request.path}; use POST"}, 405)
+
+
+def always_ready() -> str | None:
+    return None
+
+
+def make_app(
+    extender: Extender,
+    max_body_bytes: int,
+    readiness: Readiness = always_ready,
+    verbs: dict[str, Callable[[web.Request, bytes], Any]] | None = None,
+) -> web.Application:
+    """The extender app; `verbs` adds further POST verbs (bind, preempt) by name."""
+    app = web.Application(client_max_size=max_body_bytes)
+    app[EXTENDER] = extender
+    app[READINESS] = readiness
+    routes = {"filter": _filter, "prioritize": _prioritize, "explain": _explain, **(verbs or {})}
+    for name, handle in routes.items():
+        app.router.add_post(f"/{name}", _verb(name, handle))
+        app.router.add_get(f"/{name}", _bad_method)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
+    return app
