@@ -6,14 +6,18 @@ import argparse
 import asyncio
 import json
 import logging
+import ssl
 import sys
 from collections.abc import Sequence
 
-import yaml
 from aiohttp import web
 
 from . import __version__, logs, metrics
+from .binding import Binder
+from .cache.kubeapi import KubeApi, load_configuration
+from .cache.live import LiveCache
 from .cache.snapshot import load_snapshot, read_objects
+from .cache.state import ClusterState
 from .config import Config, load_config
 from .errors import WeighbridgeError
 from .explain import render, report
@@ -37,10 +41,12 @@ def read_pods(path: str) -> list[Pod]:
     return pods
 
 
-async def _serve(app: web.Application, host: str, port: int) -> None:
+async def _serve(
+    app: web.Application, host: str, port: int, ssl_context: ssl.SSLContext | None
+) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     await site.start()
     log.info("serving", extra={"host": host, "port": port})
     try:
@@ -49,17 +55,47 @@ async def _serve(app: web.Application, host: str, port: int) -> None:
         await runner.cleanup()
 
 
+def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+    if not args.tls_cert_file and not args.tls_key_file:
+        return None
+    if not (args.tls_cert_file and args.tls_key_file):
+        raise WeighbridgeError("--tls-cert-file and --tls-key-file go together")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        ctx.load_cert_chain(args.tls_cert_file, args.tls_key_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise WeighbridgeError(f"cannot load the TLS certificate or key: {exc}") from None
+    return ctx
+
+
+async def _serve_live(config: Config, args: argparse.Namespace) -> None:
+    """Serve from a cache fed by list+watch; ready once every informer has listed."""
+    api = KubeApi(load_configuration(args.kubeconfig))
+    state = ClusterState(config.options)
+    cache = LiveCache(api, state)
+    extender = Extender(state, Scheduler(config))
+    binder = Binder(api, state, extender.pod_info, extender.bind_failed, config.bind.assume_seconds)
+    app = make_app(extender, config.server.max_body_bytes, cache.not_ready, binder)
+    cache.start()
+    try:
+        await _serve(app, args.host, args.port, _ssl_context(args))
+    finally:
+        await cache.stop()
+        await api.close()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if not args.snapshot:
-        raise WeighbridgeError("serve needs --snapshot FILE (live clusters: see the live cache)")
+        asyncio.run(_serve_live(config, args))
+        return 0
     extender = build_extender(args.snapshot, config)
     log.info(
         "cache loaded from snapshot",
         extra={"nodes": extender.state.node_count, "pods": extender.state.pod_count},
     )
     app = make_app(extender, config.server.max_body_bytes)
-    asyncio.run(_serve(app, args.host, args.port))
+    asyncio.run(_serve(app, args.host, args.port, _ssl_context(args)))
     return 0
 
 
@@ -90,7 +126,19 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="serve the extender to kube-scheduler")
-    s.add_argument("--snapshot", nargs="+", metavar="FILE", help="Kubernetes objects to serve from")
+    s.add_argument(
+        "--snapshot",
+        nargs="+",
+        metavar="FILE",
+        help="serve from these files of Kubernetes objects instead of a live cluster",
+    )
+    s.add_argument(
+        "--kubeconfig",
+        metavar="FILE",
+        help="live cluster: kubeconfig (default: in-cluster, then $KUBECONFIG or ~/.kube/config)",
+    )
+    s.add_argument("--tls-cert-file", metavar="FILE", help="serve HTTPS with this certificate")
+    s.add_argument("--tls-key-file", metavar="FILE", help="the certificate's private key")
     s.add_argument("--config", metavar="FILE")
     s.add_argument("--host", default="0.0.0.0")
     s.add_argument("--port", type=int, default=8888)
@@ -123,10 +171,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-def dump_yaml(data: object) -> str:
-    return yaml.safe_dump(data, sort_keys=False)
 
 
 if __name__ == "__main__":

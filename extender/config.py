@@ -45,6 +45,19 @@ class ServerSettings(BaseModel):
     )
 
 
+class BindSettings(BaseModel):
+    """The bind verb's assumptions (Nova's consume_from_request)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    assume_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How long a pod this extender bound counts on its node before the pod "
+        "watch confirms it; an assumption never confirmed is dropped after this.",
+    )
+
+
 class Config(BaseModel):
     """The whole configuration file."""
 
@@ -60,6 +73,7 @@ class Config(BaseModel):
     )
     options: Options = Field(default_factory=Options, description="Nova's scheduler options.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
+    bind: BindSettings = Field(default_factory=BindSettings, description="The bind verb.")
 
     @model_validator(mode="after")
     def _known_names(self) -> Config:

@@ -188,6 +188,10 @@ class HostState:
             allocatable = parse_resource_list(node.status.allocatable)
         except QuantityError as exc:
             raise ObjectError(where, f"status.allocatable: {exc}") from None
+        # Everything that can fail comes first, so a bad Node leaves the HostState unchanged.
+        ratios = {
+            which: _ratio(node, which, getattr(defaults, which)) for which in RATIO_ANNOTATIONS
+        }
         used_ram = self.total_usable_ram_mb - self.free_ram_mb
         used_disk = self.disk_mb_used
         self.allocatable = {k: v for k, v in allocatable.items() if k not in _NATIVE}
@@ -197,9 +201,9 @@ class HostState:
         self.free_disk_mb = _tidy(allocatable.get(EPHEMERAL, 0.0) - used_disk)
         self.vcpus_total = allocatable.get(CPU, 0.0)
         self.max_pods = allocatable.get(PODS, 0.0)
-        self.cpu_allocation_ratio = _ratio(node, "cpu", defaults.cpu)
-        self.ram_allocation_ratio = _ratio(node, "ram", defaults.ram)
-        self.disk_allocation_ratio = _ratio(node, "disk", defaults.disk)
+        self.cpu_allocation_ratio = ratios["cpu"]
+        self.ram_allocation_ratio = ratios["ram"]
+        self.disk_allocation_ratio = ratios["disk"]
 
         meta, status = node.metadata, node.status
         self.labels = dict(meta.labels)
@@ -270,6 +274,33 @@ class HostState:
         if label:
             zones.add(label)
         return zones
+
+    def summary(self) -> dict[str, Any]:
+        """A read-only view for operators (GET /hosts) and for comparing caches in tests."""
+        return {
+            "host": self.host,
+            "total_usable_ram_mb": self.total_usable_ram_mb,
+            "free_ram_mb": self.free_ram_mb,
+            "vcpus_total": self.vcpus_total,
+            "vcpus_used": self.vcpus_used,
+            "total_usable_disk_gb": self.total_usable_disk_gb,
+            "free_disk_mb": self.free_disk_mb,
+            "num_instances": self.num_instances,
+            "num_io_ops": self.num_io_ops,
+            "allocation_ratios": {
+                "cpu": self.cpu_allocation_ratio,
+                "ram": self.ram_allocation_ratio,
+                "disk": self.disk_allocation_ratio,
+            },
+            "service": dict(self.service),
+            "aggregates": sorted(a.name for a in self.aggregates),
+            "availability_zones": sorted(self.availability_zones),
+            "extended": {
+                name: {"allocatable": total, "used": self.extended_used.get(name, 0.0)}
+                for name, total in sorted(self.allocatable.items())
+            },
+            "instances": sorted(i.key for i in self.instances.values()),
+        }
 
     def free_extended(self, name: str) -> float:
         return self.allocatable.get(name, 0.0) - self.extended_used.get(name, 0.0)

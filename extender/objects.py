@@ -30,6 +30,12 @@ class ObjectMeta(_Kube):
     deletion_timestamp: datetime | None = None
 
 
+class KubeObject(_Kube):
+    """Any object with metadata; lets the cache's informers handle every kind alike."""
+
+    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
+
+
 class ResourceRequirements(_Kube):
     requests: ResourceMap | None = None
     limits: ResourceMap | None = None
@@ -56,8 +62,7 @@ class PodStatus(_Kube):
     phase: str = ""
 
 
-class Pod(_Kube):
-    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
+class Pod(KubeObject):
     spec: PodSpec = msgspec.field(default_factory=PodSpec)
     status: PodStatus = msgspec.field(default_factory=PodStatus)
     kind: str = "Pod"
@@ -101,8 +106,7 @@ class NodeStatus(_Kube):
     node_info: NodeSystemInfo = msgspec.field(default_factory=NodeSystemInfo)
 
 
-class Node(_Kube):
-    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
+class Node(KubeObject):
     spec: NodeSpec = msgspec.field(default_factory=NodeSpec)
     status: NodeStatus = msgspec.field(default_factory=NodeStatus)
     kind: str = "Node"
@@ -112,8 +116,7 @@ class HostAggregateSpec(_Kube):
     metadata: dict[str, str] = {}
 
 
-class HostAggregate(_Kube):
-    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
+class HostAggregate(KubeObject):
     spec: HostAggregateSpec = msgspec.field(default_factory=HostAggregateSpec)
     kind: str = "HostAggregate"
 

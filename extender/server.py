@@ -6,6 +6,7 @@ sends can take the process down or leak a traceback.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -15,10 +16,18 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from . import metrics
+from .binding import Binder
 from .errors import AnnotationError, NotSyncedError, ObjectError, WireError
 from .explain import report
 from .verbs import Extender
-from .wire import ExtenderFilterResult, decode_args, decode_explain, encoder
+from .wire import (
+    ExtenderFilterResult,
+    decode_args,
+    decode_binding,
+    decode_explain,
+    decode_preemption,
+    encoder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +36,7 @@ Readiness = Callable[[], str | None]
 
 EXTENDER = web.AppKey("extender", Extender)
 READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
+BINDER = web.AppKey("binder", Binder)
 
 
 def _json(value: Any, status: int = 200) -> web.Response:
@@ -44,6 +54,8 @@ def _verb(
         try:
             body = await request.read()
             answer = handle(request, body)
+            if inspect.isawaitable(answer):
+                answer = await answer
             response = _json(answer)
         except web.HTTPRequestEntityTooLarge as exc:
             status = 413
@@ -81,6 +93,15 @@ def _prioritize(request: web.Request, body: bytes) -> Any:
     return request.app[EXTENDER].prioritize(pod, names)
 
 
+def _preempt(request: web.Request, body: bytes) -> Any:
+    args, pod = decode_preemption(body)
+    return request.app[EXTENDER].preempt(args, pod)
+
+
+async def _bind(request: web.Request, body: bytes) -> Any:
+    return await request.app[BINDER].bind(decode_binding(body))
+
+
 def _explain(request: web.Request, body: bytes) -> Any:
     """What-if: run the whole chain for a pod, reserve nothing, say why."""
     pod, names = decode_explain(body)
@@ -113,6 +134,19 @@ async def _metrics(request: web.Request) -> web.Response:
     return response
 
 
+async def _hosts(request: web.Request) -> web.Response:
+    """Read-only inspection of the cache: every HostState, or one by name."""
+    state = request.app[EXTENDER].state
+    name = request.match_info.get("name")
+    if name is None:
+        hosts = {h.host: h.summary() for h in state.table.hosts}
+        return _json({"hosts": hosts, "assumed": sorted(state.assumed)})
+    host = state.table.get(name)
+    if host is None:
+        return _json({"Error": f"node {name} is not in the cache"}, 404)
+    return _json(host.summary())
+
+
 async def _bad_method(request: web.Request) -> web.Response:
     return _json({"Error": f"{request.method} not allowed on {request.path}; use POST"}, 405)
 
@@ -125,17 +159,27 @@ def make_app(
     extender: Extender,
     max_body_bytes: int,
     readiness: Readiness = always_ready,
-    verbs: dict[str, Callable[[web.Request, bytes], Any]] | None = None,
+    binder: Binder | None = None,
 ) -> web.Application:
-    """The extender app; `verbs` adds further POST verbs (bind, preempt) by name."""
+    """The extender app; bind is served only with a binder (a live cluster to bind in)."""
     app = web.Application(client_max_size=max_body_bytes)
     app[EXTENDER] = extender
     app[READINESS] = readiness
-    routes = {"filter": _filter, "prioritize": _prioritize, "explain": _explain, **(verbs or {})}
+    routes: dict[str, Callable[[web.Request, bytes], Any]] = {
+        "filter": _filter,
+        "prioritize": _prioritize,
+        "preempt": _preempt,
+        "explain": _explain,
+    }
+    if binder is not None:
+        app[BINDER] = binder
+        routes["bind"] = _bind
     for name, handle in routes.items():
         app.router.add_post(f"/{name}", _verb(name, handle))
         app.router.add_get(f"/{name}", _bad_method)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/hosts", _hosts)
+    app.router.add_get("/hosts/{name}", _hosts)
     return app

@@ -7,18 +7,32 @@ shows in the pod's FailedScheduling event.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
+
+import numpy as np
 
 from . import metrics
 from .cache.state import ClusterState
 from .columns import IntArray
 from .errors import AnnotationError, ObjectError
+from .hoststate import HostState, PodInfo
 from .objects import Pod
 from .request import RequestSpec, build_request_spec
 from .scheduler import FilterResult, Scheduler, Weighing
-from .wire import ExtenderArgs, ExtenderFilterResult, HostPriority, RawNodeList
+from .wire import (
+    ExtenderArgs,
+    ExtenderFilterResult,
+    ExtenderPreemptionArgs,
+    ExtenderPreemptionResult,
+    HostPriority,
+    MetaPod,
+    MetaVictims,
+    RawNodeList,
+)
 
 UNKNOWN_NODE = "weighbridge: node {} is not in the extender's cache (yet)"
+RECENT_PODS = 4096
 
 
 @dataclass(slots=True)
@@ -38,9 +52,35 @@ class Extender:
     def __init__(self, state: ClusterState, scheduler: Scheduler) -> None:
         self.state = state
         self.scheduler = scheduler
+        #: pods recently filtered, so a bind can consume what they request even before the
+        #: pod watch has shown them
+        self.recent: OrderedDict[str, PodInfo] = OrderedDict()
 
     def request_spec(self, pod: Pod) -> RequestSpec:
         return build_request_spec(pod, groups=self.state.server_group)
+
+    def _remember(self, spec: RequestSpec) -> None:
+        self.recent[spec.uid] = PodInfo(
+            spec.uid,
+            spec.project_id,
+            spec.name,
+            spec.resources,
+            True,
+            spec.labels,
+            spec.flavor,
+            spec.image_id,
+        )
+        self.recent.move_to_end(spec.uid)
+        if len(self.recent) > RECENT_PODS:
+            self.recent.popitem(last=False)
+
+    def bind_failed(self, uid: str, node: str) -> None:
+        """A bind to `node` failed for pod `uid`: RetryFilter and BuildFailureWeigher learn it."""
+        self.recent.pop(uid, None)
+
+    def pod_info(self, uid: str) -> PodInfo | None:
+        """What a pod being bound requests: from the pod watch, or from its filter call."""
+        return self.state.pending.get(uid) or self.recent.get(uid)
 
     def filter(self, args: ExtenderArgs, pod: Pod, names: list[str]) -> ExtenderFilterResult:
         try:
@@ -48,6 +88,7 @@ class Extender:
         except (AnnotationError, ObjectError) as exc:
             reason = f"weighbridge: {exc}"
             return _answer(args, names, [], {}, dict.fromkeys(names, reason))
+        self._remember(spec)
         table = self.state.table
         rows, unknown = table.rows(names)
         result = self.scheduler.filter(table, rows, spec)
@@ -73,6 +114,54 @@ class Extender:
             HostPriority(hosts[r].host, int(s))
             for r, s in zip(weighing.rows.tolist(), weighing.scores.tolist(), strict=True)
         ]
+
+    def preempt(self, args: ExtenderPreemptionArgs, pod: Pod) -> ExtenderPreemptionResult:
+        """Keep only candidate nodes our filters accept once their victims are gone.
+
+        kube-scheduler's dry run ignores extender filters, so it may evict pods on a node we
+        will reject anyway. The victims themselves are kept as given: the dry run already
+        chose the fewest its own plugins need, and evicting fewer could leave the node
+        infeasible for them.
+        """
+        try:
+            spec = self.request_spec(pod)
+        except (AnnotationError, ObjectError):
+            metrics.PREEMPTION_DECISIONS.labels("dropped").inc()
+            return ExtenderPreemptionResult({})
+        candidates: dict[str, MetaVictims] = {}
+        if args.NodeNameToMetaVictims is not None:
+            candidates = args.NodeNameToMetaVictims
+        elif args.NodeNameToVictims is not None:
+            candidates = {
+                node: MetaVictims(
+                    [MetaPod(p.metadata.uid) for p in victims.Pods or []],
+                    victims.NumPDBViolations,
+                )
+                for node, victims in args.NodeNameToVictims.items()
+            }
+        kept: dict[str, MetaVictims] = {}
+        for node, victims in candidates.items():
+            host = self.state.table.get(node)
+            uids = [v.UID for v in victims.Pods or []]
+            if host is not None and self._passes_without(host, uids, spec):
+                kept[node] = MetaVictims([MetaPod(u) for u in uids], victims.NumPDBViolations)
+                metrics.PREEMPTION_DECISIONS.labels("kept").inc()
+            else:
+                metrics.PREEMPTION_DECISIONS.labels("dropped").inc()
+        return ExtenderPreemptionResult(kept)
+
+    def _passes_without(self, host: HostState, uids: list[str], spec: RequestSpec) -> bool:
+        """Run the filters on `host` as if the victims were gone, then put them back."""
+        table = self.state.table
+        removed = [info for uid in uids if (info := host.remove_instance(uid)) is not None]
+        table.write(host)
+        try:
+            result = self.scheduler.filter(table, np.array([host.row], dtype=np.intp), spec)
+            return len(result.passed) == 1
+        finally:
+            for info in removed:
+                host.add_instance(info)
+            table.write(host)
 
     def decide(self, pod: Pod, names: list[str] | None = None) -> Decision:
         """Run the whole chain for a pod without reserving anything (what-if)."""

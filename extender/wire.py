@@ -133,11 +133,11 @@ def decode_binding(body: bytes) -> ExtenderBindingArgs:
     return args
 
 
-def decode_preemption(body: bytes) -> ExtenderPreemptionArgs:
+def decode_preemption(body: bytes) -> tuple[ExtenderPreemptionArgs, Pod]:
     args: ExtenderPreemptionArgs = _decode(_preempt_decoder, body, "ExtenderPreemptionArgs")
     if args.Pod is None:
         raise WireError("ExtenderPreemptionArgs has no Pod")
-    return args
+    return args, args.Pod
 
 
 def decode_explain(body: bytes) -> tuple[Pod, list[str] | None]:

@@ -7,6 +7,7 @@ hosts, server group -> members) are kept at event time so requests never walk al
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from ..columns import HostTable
@@ -51,6 +52,10 @@ class ClusterState:
         self.aggregates: dict[str, Aggregate] = {}
         self.aggregate_objects: set[str] = set()
         self.groups: dict[tuple[str, str], dict[str, str]] = {}
+        #: pods not yet bound, so that a bind can consume what they request
+        self.pending: dict[str, PodInfo] = {}
+        #: pods this extender bound and has not yet seen bound, with their deadlines
+        self.assumed: dict[str, float] = {}
 
     # -- nodes -----------------------------------------------------------------------------
 
@@ -130,10 +135,35 @@ class ClusterState:
         """A pod consumes its node while it is bound and not terminal."""
         uid = pod.metadata.uid or f"{pod.metadata.namespace}/{pod.metadata.name}"
         node = pod.spec.node_name
-        if not node or pod_is_terminal(pod):
+        if pod_is_terminal(pod):
             self.delete_pod(uid)
             return
-        info = pod_info(pod)
+        if not node:
+            if uid in self.assumed:
+                return  # our binding is on its way; the pod's older versions do not undo it
+            self.delete_pod(uid)
+            self.pending[uid] = pod_info(pod)
+            return
+        self._place(uid, node, pod_info(pod))
+
+    def assume(self, uid: str, node: str, info: PodInfo, until: float) -> None:
+        """Nova's consume_from_request: count a pod we bound before the watch shows it."""
+        self._place(uid, node, info)
+        self.assumed[uid] = until
+
+    def expire_assumptions(self, now: float | None = None) -> int:
+        """Drop assumptions never confirmed by the watch; returns how many."""
+        now = time.monotonic() if now is None else now
+        expired = [uid for uid, until in self.assumed.items() if until <= now]
+        for uid in expired:
+            self.delete_pod(uid)
+        return len(expired)
+
+    def pod_keys(self) -> set[str]:
+        """Every pod the cache knows of, for a relist to find the ones that are gone."""
+        return (set(self.placements) | set(self.pending)) - set(self.assumed)
+
+    def _place(self, uid: str, node: str, info: PodInfo) -> None:
         self.delete_pod(uid)
         self.placements[uid] = Placement(node, info)
         host = self.table.get(node)
@@ -147,6 +177,8 @@ class ClusterState:
             self.groups.setdefault((info.namespace, group), {})[uid] = node
 
     def delete_pod(self, uid: str) -> None:
+        self.pending.pop(uid, None)
+        self.assumed.pop(uid, None)
         placement = self.placements.pop(uid, None)
         if placement is None:
             return

@@ -1,0 +1,168 @@
+"""A lean async client for the few Kubernetes API calls the extender makes.
+
+The official `kubernetes` package supplies the configuration (kubeconfig or in-cluster,
+including token refresh); transport is aiohttp and decoding is msgspec straight into the
+lean structs, because the client's model objects cost ten times the memory and time at
+150,000 pods.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+
+from ..errors import WeighbridgeError
+
+
+class ApiError(WeighbridgeError):
+    """The API server answered with an error status."""
+
+    def __init__(self, method: str, path: str, status: int, message: str) -> None:
+        super().__init__(f"{method} {path}: HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """Where a kind lives in the API."""
+
+    kind: str
+    group: str
+    version: str
+    plural: str
+
+    @property
+    def path(self) -> str:
+        if self.group:
+            return f"/apis/{self.group}/{self.version}/{self.plural}"
+        return f"/api/{self.version}/{self.plural}"
+
+
+NODES = Resource("Node", "", "v1", "nodes")
+PODS = Resource("Pod", "", "v1", "pods")
+HOST_AGGREGATES = Resource("HostAggregate", "weighbridge.io", "v1alpha1", "hostaggregates")
+
+
+def load_configuration(kubeconfig: str | None) -> k8s_client.Configuration:
+    """kubeconfig when given (or $KUBECONFIG / ~/.kube/config), else in-cluster."""
+    cfg = k8s_client.Configuration()
+    try:
+        if kubeconfig is None:
+            try:
+                k8s_config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+                return cfg
+            except k8s_config.ConfigException:
+                pass
+        k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, client_configuration=cfg
+        )
+    except (k8s_config.ConfigException, OSError) as exc:
+        raise WeighbridgeError(f"cannot load Kubernetes configuration: {exc}") from None
+    return cfg
+
+
+class KubeApi:
+    """GET lists, streamed watches and POSTs against one API server."""
+
+    def __init__(self, cfg: k8s_client.Configuration) -> None:
+        self.cfg = cfg
+        self.base = cfg.host.rstrip("/")
+        self._ssl = self._ssl_context(cfg)
+        self._session: aiohttp.ClientSession | None = None
+
+    @staticmethod
+    def _ssl_context(cfg: k8s_client.Configuration) -> ssl.SSLContext | bool:
+        if not cfg.host.startswith("https"):
+            return False
+        ctx = ssl.create_default_context(cafile=cfg.ssl_ca_cert or None)
+        if not cfg.verify_ssl:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if cfg.cert_file:
+            ctx.load_cert_chain(cfg.cert_file, cfg.key_file)
+        return ctx
+
+    def _headers(self) -> dict[str, str]:
+        """Auth headers as the client computes them (refreshing exec/in-cluster tokens)."""
+        headers = {"Accept": "application/json"}
+        settings: dict[str, dict[str, str]] = self.cfg.auth_settings()
+        for setting in settings.values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[setting["key"]] = setting["value"]
+        return headers
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self._ssl, limit=32),
+                timeout=aiohttp.ClientTimeout(total=None, connect=10, sock_read=None),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def get(self, path: str, params: dict[str, str] | None = None) -> bytes:
+        async with self.session.get(
+            self.base + path,
+            params=params,
+            headers=self._headers(),
+            timeout=aiohttp.ClientTimeout(total=120),
+        ) as response:
+            body = await response.read()
+            if response.status != 200:
+                raise ApiError("GET", path, response.status, _message(body))
+            return body
+
+    async def post(self, path: str, body: dict[str, Any]) -> bytes:
+        headers = {**self._headers(), "Content-Type": "application/json"}
+        async with self.session.post(
+            self.base + path,
+            data=json.dumps(body),
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=30),
+        ) as response:
+            data = await response.read()
+            if response.status not in (200, 201):
+                raise ApiError("POST", path, response.status, _message(data))
+            return data
+
+    async def stream(
+        self, path: str, params: dict[str, str], timeout: float
+    ) -> AsyncIterator[bytes]:
+        """Lines of a watch; ends when the server closes it or `timeout` passes in silence."""
+        async with self.session.get(
+            self.base + path,
+            params=params,
+            headers=self._headers(),
+            timeout=aiohttp.ClientTimeout(total=None, sock_read=timeout),
+        ) as response:
+            if response.status != 200:
+                raise ApiError("GET", path, response.status, _message(await response.read()))
+            buffer = b""
+            async for chunk in response.content.iter_any():
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        yield line
+
+
+def _message(body: bytes) -> str:
+    try:
+        status = json.loads(body)
+    except ValueError:
+        return body[:200].decode(errors="replace")
+    if isinstance(status, dict):
+        return str(status.get("message") or status)
+    return str(status)

@@ -1,0 +1,286 @@
+"""List+watch informers that keep a ClusterState in step with the API server.
+
+Each kind is listed with pagination, then watched with bookmarks from the list's
+resourceVersion; a watch that ends is resumed from the last version seen, a 410 Gone
+relists (and the relist's differences are applied, so the cache converges to what a fresh
+LIST shows), and errors reconnect with capped exponential backoff. Events are decoded
+straight into lean structs and applied in O(1) inside the event loop, so a request always
+sees a consistent view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from .. import metrics
+from ..errors import ObjectError
+from ..objects import HostAggregate, KubeObject, Node, Pod
+from .kubeapi import HOST_AGGREGATES, NODES, PODS, ApiError, KubeApi, Resource
+from .state import ClusterState
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=KubeObject)
+
+
+class ListMeta(msgspec.Struct, rename="camel"):
+    resource_version: str = ""
+    # "continue" is a keyword; the API's field name is kept through rename
+    continue_: str = msgspec.field(default="", name="continue")
+
+
+class ObjectList(msgspec.Struct, Generic[T]):
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+    items: list[T] = []
+
+
+class WatchEvent(msgspec.Struct):
+    type: str
+    object: msgspec.Raw
+
+
+class Status(msgspec.Struct):
+    code: int = 0
+    reason: str = ""
+    message: str = ""
+
+
+class _Version(msgspec.Struct):
+    class _Meta(msgspec.Struct, rename="camel"):
+        resource_version: str = ""
+
+    metadata: _Meta = msgspec.field(default_factory=_Meta)
+
+
+class WatchExpired(Exception):
+    """The resourceVersion we resume from is too old (410 Gone): relist."""
+
+
+@dataclass(slots=True)
+class Handlers(Generic[T]):
+    """How one kind changes the ClusterState."""
+
+    upsert: Callable[[T], object]
+    delete: Callable[[T], object]
+    keys: Callable[[], set[str]]
+    key: Callable[[T], str]
+    delete_key: Callable[[str], object]
+
+
+class Informer(Generic[T]):
+    """List, then watch, one kind for ever; `synced` once the first list is applied."""
+
+    PAGE = 500
+    WATCH_SECONDS = 300
+    BACKOFF_MAX = 30.0
+
+    def __init__(
+        self,
+        api: KubeApi,
+        resource: Resource,
+        kind: type[T],
+        handlers: Handlers[T],
+        optional: bool = False,
+    ) -> None:
+        self.api = api
+        self.resource = resource
+        self.kind = kind
+        self.handlers = handlers
+        self.optional = optional
+        self.synced = False
+        self.resource_version = ""
+        self._list_decoder: msgspec.json.Decoder[ObjectList[T]] = msgspec.json.Decoder(
+            ObjectList[kind]  # type: ignore[valid-type]
+        )
+        self._object_decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(kind)
+        self._event_decoder = msgspec.json.Decoder(WatchEvent)
+        self._label = resource.plural
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                if not self.resource_version:
+                    await self.relist()
+                await self.watch()
+                backoff = 0.5
+                metrics.WATCH_RESTARTS.labels(self._label, "closed").inc()
+            except WatchExpired:
+                log.info("watch expired, relisting", extra={"kind": self._label})
+                metrics.WATCH_RESTARTS.labels(self._label, "expired").inc()
+                self.resource_version = ""
+            except asyncio.CancelledError:
+                raise
+            except ApiError as exc:
+                if exc.status == 404 and self.optional:
+                    self._mark_absent()
+                    await asyncio.sleep(60)
+                    continue
+                await self._backoff(exc, backoff)
+                backoff = min(backoff * 2, self.BACKOFF_MAX)
+            except Exception as exc:
+                await self._backoff(exc, backoff)
+                backoff = min(backoff * 2, self.BACKOFF_MAX)
+
+    def _mark_absent(self) -> None:
+        """An optional kind whose API is not installed is synced with nothing in it."""
+        if not self.synced:
+            log.info("optional resource not served; ignoring it", extra={"kind": self._label})
+        self.synced = True
+        metrics.CACHE_SYNCED.labels(self._label).set(1)
+
+    async def _backoff(self, exc: BaseException, delay: float) -> None:
+        metrics.WATCH_RESTARTS.labels(self._label, "error").inc()
+        log.warning(
+            "list/watch failed, retrying",
+            extra={"kind": self._label, "error": str(exc), "retry_in_s": round(delay, 2)},
+        )
+        await asyncio.sleep(delay * (0.5 + random.random()))
+
+    async def relist(self) -> None:
+        """List every page, then make the cache hold exactly what was listed."""
+        items: list[T] = []
+        cont = ""
+        version = ""
+        while True:
+            params = {"limit": str(self.PAGE)}
+            if cont:
+                params["continue"] = cont
+            page = self._list_decoder.decode(await self.api.get(self.resource.path, params))
+            items.extend(page.items)
+            version = page.metadata.resource_version
+            cont = page.metadata.continue_
+            if not cont:
+                break
+        h = self.handlers
+        listed = {h.key(obj) for obj in items}
+        for stale in h.keys() - listed:
+            h.delete_key(stale)
+        for obj in items:
+            self._apply(h.upsert, obj)
+        self.resource_version = version
+        self.synced = True
+        metrics.CACHE_SYNCED.labels(self._label).set(1)
+        log.info("listed", extra={"kind": self._label, "count": len(items), "rv": version})
+
+    async def watch(self) -> None:
+        params = {
+            "watch": "1",
+            "allowWatchBookmarks": "true",
+            "resourceVersion": self.resource_version,
+            "timeoutSeconds": str(self.WATCH_SECONDS),
+        }
+        async for line in self.api.stream(self.resource.path, params, self.WATCH_SECONDS + 30):
+            self.handle_event(line)
+
+    def handle_event(self, line: bytes) -> None:
+        event = self._event_decoder.decode(line)
+        if event.type == "ERROR":
+            status = msgspec.json.decode(event.object, type=Status)
+            if status.code == 410:
+                raise WatchExpired(status.message)
+            raise ApiError("WATCH", self.resource.path, status.code, status.message)
+        if event.type == "BOOKMARK":
+            version = msgspec.json.decode(event.object, type=_Version).metadata.resource_version
+            self.resource_version = version or self.resource_version
+            return
+        obj = self._object_decoder.decode(event.object)
+        if event.type == "DELETED":
+            self._apply(self.handlers.delete, obj)
+        else:
+            self._apply(self.handlers.upsert, obj)
+        metrics.WATCH_EVENTS.labels(self._label, event.type).inc()
+        self.resource_version = obj.metadata.resource_version or self.resource_version
+
+    def _apply(self, fn: Callable[[T], object], obj: T) -> None:
+        """A bad object is logged and skipped; it must not stop the rest of the cache."""
+        try:
+            fn(obj)
+        except ObjectError as exc:
+            log.warning("skipped object", extra={"kind": self._label, "error": str(exc)})
+
+
+def pod_key(pod: Pod) -> str:
+    return pod.metadata.uid or f"{pod.metadata.namespace}/{pod.metadata.name}"
+
+
+class LiveCache:
+    """The informers for Nodes, Pods and HostAggregates over one ClusterState."""
+
+    def __init__(self, api: KubeApi, state: ClusterState, assume_sweep_seconds: float = 1.0):
+        self.api = api
+        self.state = state
+        self.sweep_seconds = assume_sweep_seconds
+        s = state
+        self.informers: list[Informer[Any]] = [
+            Informer(
+                api,
+                NODES,
+                Node,
+                Handlers(
+                    s.upsert_node,
+                    lambda n: s.delete_node(n.metadata.name),
+                    lambda: set(s.table.index),
+                    lambda n: n.metadata.name,
+                    s.delete_node,
+                ),
+            ),
+            Informer(
+                api,
+                PODS,
+                Pod,
+                Handlers(
+                    s.upsert_pod,
+                    lambda p: s.delete_pod(pod_key(p)),
+                    s.pod_keys,
+                    pod_key,
+                    s.delete_pod,
+                ),
+            ),
+            Informer(
+                api,
+                HOST_AGGREGATES,
+                HostAggregate,
+                Handlers(
+                    s.upsert_aggregate,
+                    lambda a: s.delete_aggregate(a.metadata.name),
+                    lambda: set(s.aggregate_objects),
+                    lambda a: a.metadata.name,
+                    s.delete_aggregate,
+                ),
+                optional=True,
+            ),
+        ]
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def not_ready(self) -> str | None:
+        """None once every informer has listed; else which have not."""
+        missing = [i.resource.plural for i in self.informers if not i.synced]
+        return f"cache not synced yet: {', '.join(missing)}" if missing else None
+
+    def start(self) -> None:
+        for informer in self.informers:
+            metrics.CACHE_SYNCED.labels(informer.resource.plural).set(0)
+            self._tasks.append(asyncio.create_task(informer.run()))
+        self._tasks.append(asyncio.create_task(self._sweep()))
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_seconds)
+            expired = self.state.expire_assumptions()
+            if expired:
+                metrics.ASSUMPTIONS_EXPIRED.inc(expired)
+            metrics.ASSUMED_PODS.set(len(self.state.assumed))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
