@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from kubernetes import client as k8s_client
@@ -93,7 +93,7 @@ class KubeApi:
     def _headers(self) -> dict[str, str]:
         """Auth headers as the client computes them (refreshing exec/in-cluster tokens)."""
         headers = {"Accept": "application/json"}
-        settings: dict[str, dict[str, str]] = self.cfg.auth_settings()
+        settings = cast(Mapping[str, Mapping[str, str]], self.cfg.auth_settings())
         for setting in settings.values():
             if setting.get("in") == "header" and setting.get("value"):
                 headers[setting["key"]] = setting["value"]
