@@ -6,9 +6,10 @@ memory and disk in MiB, CPU in cores (fractional), everything else as a plain co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from .errors import QuantityError
 
@@ -28,6 +29,11 @@ _DECIMAL = {
     "E": Decimal("1e18"),
 }
 
+#: Kubernetes' grammar: a signed decimal, and an exponent only where no suffix is given.
+#: Python's Decimal alone would also take "1_000", "1 5" and "1e3Ki", which the API rejects.
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
+_NUMBER_WITH_EXPONENT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
 CPU = "cpu"
 MEMORY = "memory"
 EPHEMERAL = "ephemeral-storage"
@@ -43,20 +49,16 @@ def parse_quantity(text: str | int | float) -> float:
         raise QuantityError(text, "empty quantity")
     suffix = s[-2:]
     if suffix in _BINARY:
-        number, multiplier = s[:-2], Decimal(_BINARY[suffix])
+        number, multiplier, grammar = s[:-2], Decimal(_BINARY[suffix]), _NUMBER
     elif s[-1] in _DECIMAL and not s[-1].isdigit():
-        number, multiplier = s[:-1], _DECIMAL[s[-1]]
+        number, multiplier, grammar = s[:-1], _DECIMAL[s[-1]], _NUMBER
     else:
-        number, multiplier = s, Decimal(1)
-    if not number or number[-1] in "eE":
+        number, multiplier, grammar = s, Decimal(1), _NUMBER_WITH_EXPONENT
+    if not number:
         raise QuantityError(text, "no number before the suffix")
-    try:
-        value = Decimal(number)
-    except InvalidOperation:
-        raise QuantityError(text, "not a number with a Kubernetes suffix") from None
-    if not value.is_finite():
-        raise QuantityError(text, "not a finite number")
-    return float(value * multiplier)
+    if not grammar.fullmatch(number):
+        raise QuantityError(text, "not a number with a Kubernetes suffix")
+    return float(Decimal(number) * multiplier)
 
 
 def to_native(resource: str, base_value: float) -> float:
