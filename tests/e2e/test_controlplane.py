@@ -1,0 +1,239 @@
+"""The project-built control plane works: scheduling, restarts, RBAC, PodSecurity, Priority.
+
+Nodes are plain API objects (no kubelet), as in upstream's scheduler integration tests.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from extender.localcluster import ApiError, ControlPlane, helm_binary
+
+pytestmark = pytest.mark.e2e
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def make_node(plane: ControlPlane, name: str, cpu: str = "4", memory: str = "32Gi") -> None:
+    """Create a Ready node with allocatable resources, as scheduler_perf's templates do."""
+    resources = {"cpu": cpu, "memory": memory, "pods": "110"}
+    plane.request(
+        "POST",
+        "/api/v1/nodes",
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+            "spec": {},
+        },
+    )
+    # Status is written through its subresource, whatever create did with it.
+    plane.request(
+        "PATCH",
+        f"/api/v1/nodes/{name}/status",
+        {
+            "status": {
+                "capacity": resources,
+                "allocatable": resources,
+                "phase": "Running",
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "True",
+                        "reason": "KubeletReady",
+                        "message": "fake node, no kubelet",
+                        "lastHeartbeatTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    }
+                ],
+            }
+        },
+    )
+
+
+def make_pod(plane: ControlPlane, namespace: str, name: str, **spec: Any) -> dict[str, Any]:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "registry.k8s.io/pause:3.10",
+                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+                }
+            ],
+            **spec,
+        },
+    }
+    result: dict[str, Any] = plane.request("POST", f"/api/v1/namespaces/{namespace}/pods", pod)
+    return result
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_pod_is_bound_to_fake_node(control_plane: ControlPlane, namespace: str) -> None:
+    node = _name("node")
+    make_node(control_plane, node)
+    # Other tests' nodes share the cluster: pin by hostname label.
+    make_pod(control_plane, namespace, "p1", nodeSelector={"kubernetes.io/hostname": node})
+
+    scheduler = control_plane.start_scheduler()
+    try:
+        path = f"/api/v1/namespaces/{namespace}/pods/p1"
+        bound = wait_for(
+            "p1 to be bound",
+            lambda: control_plane.request("GET", path)["spec"].get("nodeName"),
+        )
+        assert bound == node, f"scheduler log: {scheduler.log_path}"
+        assert scheduler.alive()
+    finally:
+        control_plane.stop_scheduler(scheduler)
+
+
+@pytest.mark.parametrize("graceful", [True, False], ids=["sigterm", "sigkill"])
+def test_restart_apiserver_keeps_state_and_scheduler_recovers(
+    control_plane: ControlPlane, namespace: str, graceful: bool
+) -> None:
+    node = _name("node")
+    make_node(control_plane, node)
+    scheduler = control_plane.start_scheduler()
+    try:
+        old_port = control_plane.apiserver_port
+        started = time.monotonic()
+        control_plane.restart_apiserver(graceful=graceful)
+        elapsed = time.monotonic() - started
+
+        assert control_plane.apiserver_port == old_port
+        assert elapsed < 30, f"restart took {elapsed:.1f}s"
+        got = control_plane.request("GET", f"/api/v1/nodes/{node}")
+        assert got["status"]["allocatable"]["cpu"] == "4"
+        # A fresh client (kubectl) still trusts the server, and writes work.
+        control_plane.kubectl("create", "configmap", "after-restart", "-n", namespace)
+
+        # The scheduler's watches were cut; it must re-establish them and keep binding.
+        selector = {"kubernetes.io/hostname": node}
+        make_pod(control_plane, namespace, "after-restart", nodeSelector=selector)
+        path = f"/api/v1/namespaces/{namespace}/pods/after-restart"
+        bound = wait_for(
+            "the pod created after the restart to be bound",
+            lambda: control_plane.request("GET", path)["spec"].get("nodeName"),
+            timeout=60,
+        )
+        assert bound == node
+    finally:
+        control_plane.stop_scheduler(scheduler)
+
+
+def test_rbac_is_enforced(control_plane: ControlPlane, namespace: str) -> None:
+    sa = f"system:serviceaccount:{namespace}:reader"
+    denied = control_plane.kubectl(
+        "auth", "can-i", "list", "pods", "-n", namespace, "--as", sa, check=False
+    )
+    assert denied.returncode == 1 and denied.stdout.strip() == "no"
+
+    control_plane.kubectl("create", "serviceaccount", "reader", "-n", namespace)
+    control_plane.kubectl(
+        "create", "role", "pod-reader", "--verb=get,list", "--resource=pods", "-n", namespace
+    )
+    control_plane.kubectl(
+        "create",
+        "rolebinding",
+        "reader",
+        "--role=pod-reader",
+        f"--serviceaccount={namespace}:reader",
+        "-n",
+        namespace,
+    )
+    allowed = control_plane.kubectl("auth", "can-i", "list", "pods", "-n", namespace, "--as", sa)
+    assert allowed.stdout.strip() == "yes"
+    still_denied = control_plane.kubectl(
+        "auth", "can-i", "delete", "pods", "-n", namespace, "--as", sa, check=False
+    )
+    assert still_denied.stdout.strip() == "no"
+
+
+def test_pod_security_restricted_is_enforced(control_plane: ControlPlane, namespace: str) -> None:
+    control_plane.kubectl(
+        "label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"
+    )
+    with pytest.raises(ApiError) as rejected:
+        make_pod(control_plane, namespace, "not-restricted")
+    assert rejected.value.status == 403
+    assert "violates PodSecurity" in rejected.value.body
+
+    compliant = {
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "restricted", "namespace": namespace},
+        "spec": {
+            "securityContext": compliant,
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "registry.k8s.io/pause:3.10",
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                }
+            ],
+        },
+    }
+    control_plane.request("POST", f"/api/v1/namespaces/{namespace}/pods", pod)
+
+
+def test_priority_admission_resolves_priority_class(
+    control_plane: ControlPlane, namespace: str
+) -> None:
+    pc = _name("high")
+    control_plane.request(
+        "POST",
+        "/apis/scheduling.k8s.io/v1/priorityclasses",
+        {
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {"name": pc},
+            "value": 1000,
+        },
+    )
+    pod = make_pod(control_plane, namespace, "prio", priorityClassName=pc)
+    assert pod["spec"]["priority"] == 1000
+    # The built-in classes come from the API server itself, no controller needed.
+    control_plane.request("GET", "/apis/scheduling.k8s.io/v1/priorityclasses/system-node-critical")
+
+
+def test_helm_installs_a_chart(control_plane: ControlPlane, namespace: str, tmp_path: Path) -> None:
+    helm_binary()  # builds (or finds) helm before timing-sensitive work
+    chart = tmp_path / "tiny"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: tiny\nversion: 0.1.0\n")
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\n"
+        "data:\n  answer: {{ .Values.answer | quote }}\n"
+    )
+    (chart / "values.yaml").write_text("answer: 42\n")
+    control_plane.helm("install", "tiny", str(chart), "-n", namespace, "--wait", "--timeout=60s")
+    cm = control_plane.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/tiny-cm")
+    assert cm["data"] == {"answer": "42"}
