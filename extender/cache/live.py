@@ -177,8 +177,15 @@ class Informer(Generic[T]):
             "resourceVersion": self.resource_version,
             "timeoutSeconds": str(self.WATCH_SECONDS),
         }
-        async for line in self.api.stream(self.resource.path, params, self.WATCH_SECONDS + 30):
-            self.handle_event(line)
+        try:
+            async for line in self.api.stream(
+                self.resource.path, params, self.WATCH_SECONDS + 30
+            ):
+                self.handle_event(line)
+        except ApiError as exc:
+            if exc.status == 410:
+                raise WatchExpired(exc.message) from None
+            raise
 
     def handle_event(self, line: bytes) -> None:
         event = self._event_decoder.decode(line)
