@@ -8,6 +8,7 @@ nodes within bounds: kube-scheduler's NodeResourcesFit would let pods through.
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +24,6 @@ from .kube import (
     pod_body,
     scheduler_config,
     unique,
-    wait_bound,
     wait_for,
 )
 
@@ -241,12 +241,6 @@ def test_preempt_verb_keeps_preemption_on_nodes_our_filters_accept(
     case = preemption_case(control_plane, wb, namespace, preempt=True)
     assert case["nominated"] == case["roomy"]
     assert case["evicted"] == {"victim-strict": False, "victim-roomy": True}
-    metrics = urlopen_text(wb.url + "/metrics")
+    with urllib.request.urlopen(wb.url + "/metrics", timeout=10) as response:
+        metrics = response.read().decode()
     assert 'weighbridge_preemption_decisions_total{outcome="dropped"}' in metrics
-
-
-def urlopen_text(url: str) -> str:
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return str(response.read().decode())
