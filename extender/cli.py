@@ -8,7 +8,9 @@ import json
 import logging
 import ssl
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiohttp import web
 
@@ -119,6 +121,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(port=args.port, config_path=args.config)
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from .localdemo import run_cluster
+
+    return run_cluster(Path(args.work_dir), demo=args.demo)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="weighbridge", description=__doc__)
     p.add_argument("--version", action="version", version=f"weighbridge {__version__}")
@@ -157,6 +165,18 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--port", type=int, default=0, help="0 picks a free port")
     d.add_argument("--config", metavar="FILE")
     d.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser(
+        "cluster",
+        help="a local control plane with the example nodes, weighbridge and kube-scheduler",
+    )
+    c.add_argument("--demo", action="store_true", help="apply the example pods, explain, stop")
+    c.add_argument(
+        "--work-dir",
+        default=str(Path(tempfile.gettempdir()) / "weighbridge-cluster"),
+        help="certificates, kubeconfig and logs",
+    )
+    c.set_defaults(func=cmd_cluster)
     return p
 
 
