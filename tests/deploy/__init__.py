@@ -1,0 +1,1 @@
+"""Static checks of what ships besides the code: chart, deploy/, Dockerfile, docs."""

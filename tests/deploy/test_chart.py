@@ -1,0 +1,302 @@
+"""The Helm chart lints, renders every documented option, and says what docs/install.md says.
+
+helm is the project's own build (scripts/build-helm.sh); the API server's verdict on the
+rendered objects is in tests/e2e/test_deploy.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+import yaml
+
+from extender.config import parse_config
+
+from .chart import CHART, VARIANTS, find, helm, merged, pod_specs, render, scheduler_config
+
+EXTENDER_RULES = {
+    ("", "nodes", "list"),
+    ("", "nodes", "watch"),
+    ("", "pods", "list"),
+    ("", "pods", "watch"),
+    ("", "pods/binding", "create"),
+    ("", "events", "create"),
+    ("weighbridge.io", "hostaggregates", "list"),
+    ("weighbridge.io", "hostaggregates", "watch"),
+    ("topology.node.k8s.io", "noderesourcetopologies", "list"),
+    ("topology.node.k8s.io", "noderesourcetopologies", "watch"),
+}
+
+
+def _flat_rules(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    return {
+        (group, resource, verb)
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_lint_is_clean(variant: str) -> None:
+    done = helm("lint", "--strict", str(CHART), values=VARIANTS[variant])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[WARNING]" not in done.stdout and "[ERROR]" not in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_variant_renders_well_formed_unique_objects(variant: str) -> None:
+    docs = render(VARIANTS[variant])
+    keys = [(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]) for d in docs]
+    assert len(keys) == len(set(keys)), f"duplicate objects: {sorted(keys)}"
+    for d in docs:
+        assert d.get("apiVersion") and d.get("kind") and d["metadata"].get("name"), d
+        labels = d["metadata"].get("labels", {})
+        assert labels.get("app.kubernetes.io/part-of") == "weighbridge", d["metadata"]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"config": {"bogus": 1}}, "additional properties 'bogus' not allowed"),
+        ({"config": {"options": {"max_io_ops_per_host": -1}}}, "max_io_ops_per_host"),
+        ({"config": {"server": {"max_body_bytes": 0}}}, "max_body_bytes"),
+        ({"config": {"weighers": {"RAMWeigher": "heavy"}}}, "/config/weighers/RAMWeigher"),
+        ({"replicas": 3}, "additional properties 'replicas' not allowed"),
+        ({"scheduler": {"extender": {"weight": 0}}}, "/scheduler/extender/weight"),
+        ({"scheduler": {"name": "Weighbridge_Scheduler"}}, "/scheduler/name"),
+        ({"scheduler": {"extender": {"httpTimeout": "five"}}}, "/scheduler/extender/httpTimeout"),
+        ({"logLevel": "LOUD"}, "/logLevel"),
+    ],
+)
+def test_schema_rejects_what_the_extender_or_scheduler_would(
+    values: dict[str, Any], message: str
+) -> None:
+    done = helm("lint", str(CHART), values=values)
+    assert done.returncode != 0
+    assert message in done.stdout + done.stderr
+
+
+def test_tls_without_a_certificate_source_is_refused() -> None:
+    done = helm("template", "x", str(CHART), values={"tls": {"enabled": True}})
+    assert done.returncode != 0
+    assert "tls.secretName or tls.certManager.enabled" in done.stderr
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_pod_meets_the_restricted_profile_and_skips_our_scheduler(variant: str) -> None:
+    docs = render(VARIANTS[variant])
+    specs = list(pod_specs(docs))
+    assert specs
+    for name, spec in specs:
+        assert spec["schedulerName"] == "default-scheduler", name
+        pod_sc = spec["securityContext"]
+        assert pod_sc["runAsNonRoot"] is True and pod_sc["runAsUser"] != 0, name
+        assert pod_sc["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        for container in spec["containers"]:
+            sc = container["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False, name
+            assert sc["readOnlyRootFilesystem"] is True, name
+            assert sc["capabilities"] == {"drop": ["ALL"]}, name
+            assert container["resources"]["requests"], name
+            assert "memory" in container["resources"]["limits"], name
+
+
+def test_extender_deployment_defaults() -> None:
+    docs = render()
+    deployment = find(docs, "Deployment")
+    spec = deployment["spec"]
+    pod = spec["template"]["spec"]
+    assert spec["replicas"] == 2
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert pod["priorityClassName"] == "system-cluster-critical"
+    spread = {c["topologyKey"] for c in pod["topologySpreadConstraints"]}
+    assert spread == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+    for constraint in pod["topologySpreadConstraints"]:
+        assert constraint["labelSelector"]["matchLabels"] == spec["selector"]["matchLabels"]
+    (container,) = pod["containers"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["args"][1:3] == ["serve", "--config=/etc/weighbridge/config.yaml"]
+    assert not any(a.startswith("--tls") for a in container["args"])
+    pdb = find(docs, "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"] == spec["selector"]["matchLabels"]
+    service = find(docs, "Service")
+    assert service["spec"]["selector"] == spec["selector"]["matchLabels"]
+    assert not [d for d in docs if "-scheduler" in d["metadata"]["name"]]
+
+
+def test_one_replica_gets_no_disruption_budget() -> None:
+    """A budget of one with one replica would block every node drain."""
+    kinds = {d["kind"] for d in render(VARIANTS["single-replica"])}
+    assert "PodDisruptionBudget" not in kinds
+
+
+def test_cluster_role_grants_exactly_the_calls_the_extender_makes() -> None:
+    docs = render()
+    assert _flat_rules(find(docs, "ClusterRole")["rules"]) == EXTENDER_RULES
+    binding = find(docs, "ClusterRoleBinding")
+    (subject,) = binding["subjects"]
+    assert subject["name"] == find(docs, "ServiceAccount")["metadata"]["name"]
+    assert subject["namespace"] == "weighbridge"
+    pod = find(docs, "Deployment")["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == subject["name"]
+
+
+def test_config_value_becomes_a_valid_configuration_and_rolls_the_pods() -> None:
+    default = render()
+    custom = render(VARIANTS["custom-config"])
+    text = find(custom, "ConfigMap", "weighbridge")["data"]["config.yaml"]
+    config = parse_config(yaml.safe_load(text))
+    assert config.filters == ["RamFilter", "CoreFilter", "AvailabilityZoneFilter"]
+    assert config.weighers["RAMWeigher"] == 2.0
+    assert config.options.ram_allocation_ratio == 0.9
+    assert parse_config(
+        yaml.safe_load(find(default, "ConfigMap", "weighbridge")["data"]["config.yaml"])
+    )
+
+    def checksum(docs: list[dict[str, Any]]) -> str:
+        meta = find(docs, "Deployment")["spec"]["template"]["metadata"]
+        return str(meta["annotations"]["checksum/config"])
+
+    assert checksum(default) != checksum(custom)
+    assert len(checksum(default)) == len(hashlib.sha256().hexdigest())
+
+
+def test_tls_from_a_secret_reaches_the_server_probes_and_scheduler() -> None:
+    docs = render(merged(VARIANTS["tls-secret"], VARIANTS["second-scheduler"]))
+    pod = find(docs, "Deployment", "weighbridge")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert "--tls-cert-file=/etc/weighbridge/tls/tls.crt" in container["args"]
+    assert "--tls-key-file=/etc/weighbridge/tls/tls.key" in container["args"]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"]["scheme"] == "HTTPS"
+    tls_volume = next(v for v in pod["volumes"] if v["name"] == "tls")
+    assert tls_volume["secret"]["secretName"] == "weighbridge-tls"
+
+    (extender,) = scheduler_config(docs)["extenders"]
+    assert extender["urlPrefix"] == "https://weighbridge.weighbridge.svc:8888"
+    assert extender["enableHTTPS"] is True
+    assert extender["tlsConfig"]["serverName"] == "weighbridge.weighbridge.svc"
+    sched_pod = find(docs, "Deployment", "-scheduler")["spec"]["template"]["spec"]
+    ca_volume = next(v for v in sched_pod["volumes"] if v["name"] == "extender-ca")
+    # Only the CA reaches the scheduler, never the extender's private key.
+    assert ca_volume["secret"] == {
+        "secretName": "weighbridge-tls",
+        "items": [{"key": "ca.crt", "path": "ca.crt"}],
+    }
+    mount = next(
+        m for m in sched_pod["containers"][0]["volumeMounts"] if m["name"] == "extender-ca"
+    )
+    assert extender["tlsConfig"]["caFile"] == f"{mount['mountPath']}/ca.crt"
+
+
+def test_cert_manager_certificate_names_the_service() -> None:
+    docs = render(VARIANTS["cert-manager-selfsigned"])
+    cert = find(docs, "Certificate")
+    assert cert["spec"]["secretName"] == "weighbridge-tls"
+    assert "weighbridge.weighbridge.svc" in cert["spec"]["dnsNames"]
+    assert cert["spec"]["issuerRef"]["name"] == find(docs, "Issuer")["metadata"]["name"]
+    issued = render(VARIANTS["cert-manager-issuer"])
+    assert find(issued, "Certificate")["spec"]["issuerRef"] == {
+        "name": "cluster-ca",
+        "kind": "ClusterIssuer",
+        "group": "cert-manager.io",
+    }
+    assert "Issuer" not in {d["kind"] for d in issued}
+
+
+def test_second_scheduler_configuration_and_access() -> None:
+    docs = render(VARIANTS["second-scheduler"])
+    config = scheduler_config(docs)
+    assert config["profiles"] == [{"schedulerName": "weighbridge-scheduler"}]
+    assert config["leaderElection"] == {
+        "leaderElect": True,
+        "resourceLock": "leases",
+        "resourceName": "weighbridge-scheduler",
+        "resourceNamespace": "weighbridge",
+    }
+    (extender,) = config["extenders"]
+    assert extender == {
+        "urlPrefix": "http://weighbridge.weighbridge.svc:8888",
+        "filterVerb": "filter",
+        "prioritizeVerb": "prioritize",
+        "weight": 5,
+        "bindVerb": "bind",
+        "preemptVerb": "preempt",
+        "nodeCacheCapable": True,
+        "httpTimeout": "3s",
+        "ignorable": False,
+    }
+    roles = {
+        b["roleRef"]["name"]
+        for b in docs
+        if b["kind"] in ("ClusterRoleBinding", "RoleBinding")
+        and b["subjects"][0]["name"] == "weighbridge-scheduler"
+    }
+    assert roles == {
+        "system:kube-scheduler",
+        "system:volume-scheduler",
+        "weighbridge-scheduler-leader-election",
+        "extension-apiserver-authentication-reader",
+    }
+    lease_rules = find(docs, "Role", "-leader-election")["rules"]
+    assert {"resourceNames": ["weighbridge-scheduler"]}.items() <= lease_rules[1].items()
+    deployment = find(docs, "Deployment", "-scheduler")
+    assert deployment["spec"]["replicas"] == 2
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "registry.k8s.io/kube-scheduler:v1.36.3"
+    config_mount = container["volumeMounts"][0]["mountPath"]
+    assert f"--config={config_mount}/config.yaml" in container["command"]
+
+
+def test_second_scheduler_modes_render_their_options() -> None:
+    (full,) = scheduler_config(render(VARIANTS["second-scheduler-full-nodes"]))["extenders"]
+    assert full["nodeCacheCapable"] is False
+    opt_in_config = scheduler_config(render(VARIANTS["second-scheduler-opt-in"]))
+    (opt_in,) = opt_in_config["extenders"]
+    assert opt_in["managedResources"] == [
+        {"name": "weighbridge.io/scheduled", "ignoredByScheduler": True}
+    ]
+    assert "bindVerb" not in opt_in and "preemptVerb" not in opt_in
+    assert opt_in_config["leaderElection"]["leaderElect"] is False
+
+
+def test_monitoring_objects_carry_the_shared_rules_and_dashboard() -> None:
+    docs = render(VARIANTS["monitoring"])
+    rules = find(docs, "PrometheusRule")["spec"]
+    assert rules == yaml.safe_load((CHART / "files" / "alerts.yaml").read_text())
+    monitor = find(docs, "ServiceMonitor")
+    assert monitor["spec"]["jobLabel"] == "app.kubernetes.io/name"
+    service = find(docs, "Service")
+    assert service["metadata"]["labels"]["app.kubernetes.io/name"] == "weighbridge"
+    assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
+    dashboard = find(docs, "ConfigMap", "-dashboard")["data"]["weighbridge-dashboard.json"]
+    assert dashboard == (CHART / "files" / "dashboard.json").read_text()
+
+
+def test_hook_pod_is_a_helm_test_running_the_shipped_check() -> None:
+    docs = render()
+    pod = find(docs, "Pod", "-test")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    command = pod["spec"]["containers"][0]["command"]
+    assert command[:2] == ["python", "/etc/weighbridge-test/helm-test.py"]
+    assert command[2] == "http://weighbridge.weighbridge.svc:8888"
+    script = find(docs, "ConfigMap", "-test")["data"]["helm-test.py"]
+    assert script == (CHART / "files" / "helm-test.py").read_text()
+
+
+def test_crd_has_schema_validation_and_printer_columns() -> None:
+    crd = yaml.safe_load((CHART / "crds" / "hostaggregates.weighbridge.io.yaml").read_text())
+    assert crd["spec"]["scope"] == "Cluster"
+    (version,) = crd["spec"]["versions"]
+    assert version["name"] == "v1alpha1" and version["storage"]
+    columns = {c["name"]: c["jsonPath"] for c in version["additionalPrinterColumns"]}
+    assert columns["Zone"] == ".spec.metadata.availability_zone"
+    metadata = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["metadata"]
+    assert metadata["additionalProperties"]["type"] == "string"
+    assert metadata["x-kubernetes-validations"]
