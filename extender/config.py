@@ -17,19 +17,30 @@ from .filters import FILTERS
 from .options import Options
 from .weighers import WEIGHERS
 
-#: Nova's default enabled_filters, in Nova's order, as far as they are mapped.
+#: Nova's default enabled_filters (Newton and Ocata), in Nova's order.
 DEFAULT_FILTERS = [
+    "RetryFilter",
     "AvailabilityZoneFilter",
     "RamFilter",
     "DiskFilter",
     "ComputeFilter",
+    "ComputeCapabilitiesFilter",
+    "ImagePropertiesFilter",
+    "ServerGroupAntiAffinityFilter",
+    "ServerGroupAffinityFilter",
 ]
-#: Nova's default weighers with their default multipliers.
+#: Nova's all_weighers (as of Rocky) with Nova's default multipliers; BuildFailureWeigher's
+#: million makes any recent bind failure outweigh everything else.
 DEFAULT_WEIGHERS = {
     "RAMWeigher": 1.0,
     "CPUWeigher": 1.0,
     "DiskWeigher": 1.0,
     "IoOpsWeigher": -1.0,
+    "PCIWeigher": 1.0,
+    "ServerGroupSoftAffinityWeigher": 1.0,
+    "ServerGroupSoftAntiAffinityWeigher": 1.0,
+    "MetricsWeigher": 1.0,
+    "BuildFailureWeigher": 1_000_000.0,
 }
 
 

@@ -30,6 +30,10 @@ def _request_summary(spec: RequestSpec) -> dict[str, Any]:
         ),
         "force_hosts": spec.force_hosts,
         "ignore_hosts": spec.ignore_hosts,
+        "extra_specs": spec.extra_specs,
+        "image_properties": spec.image_properties,
+        "hints": spec.scheduler_hints,
+        "numa_policy": spec.numa_policy,
     }
     summary.update({k: v for k, v in extras.items() if v})
     return summary
@@ -54,7 +58,7 @@ def report(decision: Decision, scheduler: Scheduler, hosts: list[HostState]) -> 
                 "num_instances": host.num_instances,
             }
         )
-    lo, hi = scheduler.score_bounds()
+    lo, hi = w.bounds
     return {
         "request": _request_summary(decision.spec),
         "candidates": decision.candidates,
@@ -83,6 +87,10 @@ def _fmt_request(req: dict[str, Any]) -> str:
         "server_group",
         "force_hosts",
         "ignore_hosts",
+        "extra_specs",
+        "image_properties",
+        "hints",
+        "numa_policy",
     ):
         if key in req:
             parts.append(f"{key} {req[key]}")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import ObjectError, QuantityError
-from .objects import Node, Pod
+from .objects import Node, NodeResourceTopology, Pod
 from .resources import CPU, EPHEMERAL, MEMORY, PODS, PodResources, parse_resource_list
 
 AGGREGATE_LABEL_PREFIX = "aggregate.weighbridge.io/"
@@ -62,6 +62,38 @@ class PodInfo:
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+
+@dataclass(slots=True, frozen=True)
+class NumaZone:
+    """One NUMA zone of a node, as its NodeResourceTopology reports it, in HostState units."""
+
+    name: str
+    allocatable: dict[str, float]
+    available: dict[str, float]
+
+
+def parse_numa_zones(obj: NodeResourceTopology) -> list[NumaZone]:
+    """The Node-type zones of a NodeResourceTopology; a bad quantity names the object."""
+    zones = []
+    for zone in obj.zones:
+        if zone.type != "Node":
+            continue
+        try:
+            allocatable = parse_resource_list({r.name: r.allocatable for r in zone.resources})
+            available = parse_resource_list({r.name: r.available for r in zone.resources})
+        except QuantityError as exc:
+            raise ObjectError(
+                f"NodeResourceTopology {obj.metadata.name}", f"zone {zone.name}: {exc}"
+            ) from None
+        zones.append(NumaZone(zone.name, allocatable, available))
+    return zones
+
+
+def is_device_resource(name: str) -> bool:
+    """Kubernetes' extended resources (`vendor.com/gpu`): Nova's PCI devices. Hugepages and
+    other names without a domain, or in kubernetes.io, are native resources, not devices."""
+    return "/" in name and "kubernetes.io/" not in name and not name.startswith("requests.")
 
 
 def pod_is_terminal(pod: Pod) -> bool:
@@ -116,6 +148,7 @@ class HostState:
         "host_ip",
         "hypervisor_type",
         "hypervisor_version",
+        "instance_keys",
         "instances",
         "kernel_version",
         "labels",
@@ -124,6 +157,7 @@ class HostState:
         "nodename",
         "num_instances",
         "num_io_ops",
+        "numa_zones",
         "os_image",
         "ram_allocation_ratio",
         "row",
@@ -170,6 +204,10 @@ class HostState:
         self.disk_allocation_ratio = 1.0
         self.aggregates: list[Aggregate] = []
         self.instances: dict[str, PodInfo] = {}
+        #: namespace/name -> uid of the instances, so hints may name pods either way in O(1)
+        self.instance_keys: dict[str, str] = {}
+        #: NUMA zones from the node's NodeResourceTopology; None when it publishes none
+        self.numa_zones: list[NumaZone] | None = None
         self.service: dict[str, Any] = {"disabled": False, "up": True}
         self.failed_builds = 0
         self.updated: datetime | None = None
@@ -237,14 +275,26 @@ class HostState:
         if info.uid in self.instances:
             self.remove_instance(info.uid)
         self.instances[info.uid] = info
+        self.instance_keys[info.key] = info.uid
         self._consume(info, +1)
 
     def remove_instance(self, uid: str) -> PodInfo | None:
         """Nova's delete_instance_info: the pod no longer consumes this host."""
         info = self.instances.pop(uid, None)
         if info is not None:
+            if self.instance_keys.get(info.key) == uid:
+                del self.instance_keys[info.key]
             self._consume(info, -1)
         return info
+
+    def has_instance(self, ref: str) -> bool:
+        """Whether a pod named by UID or by namespace/name runs here."""
+        return ref in self.instances or ref in self.instance_keys
+
+    def attribute(self, name: str) -> Any:
+        """A public attribute by name, for capability keys and JsonFilter variables, which
+        users write: internals (methods, the table row) read as missing."""
+        return getattr(self, name) if name in QUERYABLE else None
 
     def _consume(self, info: PodInfo, sign: int) -> None:
         res = info.resources
@@ -304,6 +354,21 @@ class HostState:
 
     def free_extended(self, name: str) -> float:
         return self.allocatable.get(name, 0.0) - self.extended_used.get(name, 0.0)
+
+    @property
+    def free_devices(self) -> float:
+        """Free devices of every kind together (Nova's PCI pool counts), for PCIWeigher."""
+        return sum(
+            max(0.0, total - self.extended_used.get(name, 0.0))
+            for name, total in self.allocatable.items()
+            if is_device_resource(name)
+        )
+
+
+QUERYABLE = (frozenset(HostState.__slots__) - {"row", "instance_keys"}) | {
+    "availability_zones",
+    "free_devices",
+}
 
 
 def _version_int(version: str) -> int:

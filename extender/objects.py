@@ -121,14 +121,36 @@ class HostAggregate(KubeObject):
     kind: str = "HostAggregate"
 
 
+class ResourceInfo(_Kube):
+    name: str = ""
+    capacity: Quantity = 0
+    allocatable: Quantity = 0
+    available: Quantity = 0
+
+
+class Zone(_Kube):
+    name: str = ""
+    type: str = ""
+    resources: list[ResourceInfo] = []
+
+
+class NodeResourceTopology(KubeObject):
+    """topology.node.k8s.io/v1alpha2, cluster-scoped and named after its node: the NUMA
+    zones that NFD's topology-updater or the kubelet's exporter publish."""
+
+    zones: list[Zone] = []
+    kind: str = "NodeResourceTopology"
+
+
 class NodeName(_Kube):
     """Just the name of a Node, for requests that carry whole Nodes we do not need."""
 
     metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
 
 
-KINDS: dict[str, type[Node] | type[Pod] | type[HostAggregate]] = {
+KINDS: dict[str, type[Node] | type[Pod] | type[HostAggregate] | type[NodeResourceTopology]] = {
     "Node": Node,
     "Pod": Pod,
     "HostAggregate": HostAggregate,
+    "NodeResourceTopology": NodeResourceTopology,
 }

@@ -5,7 +5,59 @@ Every field carries a description: docs/configuration.md is generated from this 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def parse_weight_setting(entries: list[str]) -> list[tuple[str, float]]:
+    """Nova's `name=ratio` list. Nova drops a bad entry with a warning; here it stops the
+    start, naming every bad entry, so that a typo cannot silently disable a metric."""
+    parsed: list[tuple[str, float]] = []
+    bad: list[str] = []
+    for entry in entries:
+        name, sep, ratio = entry.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError(entry)
+            parsed.append((name.strip(), float(ratio)))
+        except ValueError:
+            bad.append(repr(entry))
+    if bad:
+        raise ValueError("entries must be name=ratio with a numeric ratio: " + ", ".join(bad))
+    return parsed
+
+
+class MetricsOptions(BaseModel):
+    """Nova's [metrics] group: MetricsFilter and MetricsWeigher."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weight_setting: list[str] = Field(
+        default_factory=list,
+        description="Metrics to weigh, as name=ratio: a node's raw weight is the sum of "
+        "value x ratio, values from its metrics.weighbridge.io/<name> annotations (for "
+        "example ['cpu.percent=-1.0'] prefers idle nodes). Duplicate names add up. Empty: "
+        "MetricsWeigher and MetricsFilter do nothing.",
+    )
+    required: bool = Field(
+        True,
+        description="A node missing a configured metric: Nova fails the whole request; here "
+        "the node gets weight_of_unavailable (MetricsFilter removes such nodes first). When "
+        "false, a missing metric whose ratio x multiplier is 0 is skipped instead.",
+    )
+    weight_of_unavailable: float = Field(
+        -10000.0,
+        description="MetricsWeigher: the raw weight of a node that lacks a configured metric.",
+    )
+
+    @field_validator("weight_setting")
+    @classmethod
+    def _parsable(cls, value: list[str]) -> list[str]:
+        parse_weight_setting(value)
+        return value
+
+    @property
+    def weights(self) -> list[tuple[str, float]]:
+        return parse_weight_setting(self.weight_setting)
 
 
 class Options(BaseModel):
@@ -55,4 +107,50 @@ class Options(BaseModel):
         None,
         description="AvailabilityZoneFilter: the zone asked for when a pod names none; unset "
         "means such pods may go to any zone.",
+    )
+    isolated_images: list[str] = Field(
+        default_factory=list,
+        description="IsolatedHostsFilter: images (the pod's weighbridge.io/image-id, else its "
+        "first container's image, compared exactly) that may run only on isolated_hosts.",
+    )
+    isolated_hosts: list[str] = Field(
+        default_factory=list,
+        description="IsolatedHostsFilter: node names reserved for isolated_images.",
+    )
+    restrict_isolated_hosts_to_isolated_images: bool = Field(
+        True,
+        description="IsolatedHostsFilter: isolated_hosts take only isolated_images; when "
+        "false they also take other images.",
+    )
+    aggregate_image_properties_isolation_namespace: str | None = Field(
+        None,
+        description="AggregateImagePropertiesIsolation: only aggregate metadata keys starting "
+        "with this namespace and the separator are compared with image properties; unset "
+        "compares every key.",
+    )
+    aggregate_image_properties_isolation_separator: str = Field(
+        ".",
+        description="AggregateImagePropertiesIsolation: separator after the namespace.",
+    )
+    metrics: MetricsOptions = Field(
+        default_factory=MetricsOptions,
+        description="MetricsFilter and MetricsWeigher (Nova's [metrics] group).",
+    )
+    max_attempts: int = Field(
+        3,
+        ge=1,
+        description="RetryFilter: binds a pod may fail before it is refused everywhere until "
+        "its failures expire; 1 disables RetryFilter's memory, as in Nova.",
+    )
+    bind_failure_ttl_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="RetryFilter and BuildFailureWeigher: how long a failed bind is "
+        "remembered, per pod and per node.",
+    )
+    bind_failure_records: int = Field(
+        10000,
+        ge=1,
+        description="RetryFilter and BuildFailureWeigher: most failed binds remembered at "
+        "once; the oldest are forgotten first.",
     )

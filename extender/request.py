@@ -1,8 +1,8 @@
 """Nova's RequestSpec, built from the pod being placed.
 
 The pod's requests are the flavor's size; its namespace is the tenant; its `weighbridge.io/`
-annotations carry the flavor name, extra specs, image properties, hints, zone and
-force/ignore lists; a label names its server group. A malformed annotation raises an
+annotations carry the flavor name, extra specs, image properties, hints, zone,
+force/ignore lists and NUMA policy; a label names its server group. A malformed annotation raises an
 AnnotationError that names it, so the pod is told what to fix instead of passing silently.
 """
 
@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import AnnotationError, ObjectError
+from .hoststate import is_device_resource
 from .objects import Pod
 from .pods import FLAVOR_ANNOTATION, first_image, pod_resources
 from .resources import CPU, EPHEMERAL, MEMORY, PodResources
@@ -29,6 +30,10 @@ IGNORE_HOSTS = PREFIX + "ignore-hosts"
 SERVER_GROUP_LABEL = PREFIX + "server-group"
 SERVER_GROUP_POLICY = PREFIX + "server-group-policy"
 GROUP_POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
+NUMA_POLICY = PREFIX + "numa-policy"
+NUMA_POLICIES = ("single-numa-node",)
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -39,6 +44,8 @@ class InstanceGroup:
     policies: list[str]
     members: set[str] = field(default_factory=set)
     hosts: set[str] = field(default_factory=set)
+    #: members per host, for the soft-affinity weighers
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -73,6 +80,9 @@ class RequestSpec:
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     instance_group: InstanceGroup | None = None
     retry: RetryInfo | None = None
+    numa_policy: str | None = None
+    #: what filters derive from the request once (parsed queries, compiled extra specs)
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def disk_mb(self) -> float:
@@ -82,8 +92,24 @@ class RequestSpec:
     @property
     def pci_requests(self) -> dict[str, float]:
         """Extended resources (devices) the pod asks for: Nova's PCI requests."""
-        native = (CPU, MEMORY, EPHEMERAL)
-        return {k: v for k, v in self.resources.requests.items() if k not in native}
+        return {k: v for k, v in self.resources.requests.items() if is_device_resource(k)}
+
+    def derived(self, key: str, derive: Callable[[RequestSpec], T]) -> T:
+        """`derive(self)`, computed on first use and remembered for the rest of the request,
+        so a filter parses its part of the pod once, not once per host. An AnnotationError
+        is remembered too and raised again on every use."""
+        try:
+            value = self.memo[key]
+        except KeyError:
+            try:
+                value = derive(self)
+            except AnnotationError as exc:
+                value = exc
+            self.memo[key] = value
+        if isinstance(value, AnnotationError):
+            raise value.with_traceback(None)
+        result: T = value
+        return result
 
     def get_scheduler_hint(self, name: str, default: Any = None) -> Any:
         """As Nova: a one-element list is unwrapped; missing gives the default."""
@@ -143,6 +169,15 @@ def _hints(annotations: dict[str, str]) -> dict[str, Any]:
     return hints
 
 
+def _numa_policy(annotations: dict[str, str]) -> str | None:
+    policy = annotations.get(NUMA_POLICY)
+    if policy is None or policy in NUMA_POLICIES:
+        return policy
+    raise AnnotationError(
+        NUMA_POLICY, f"unknown policy {policy!r}; use {', '.join(NUMA_POLICIES)}"
+    )
+
+
 def _group(pod: Pod, lookup: GroupLookup | None) -> InstanceGroup | None:
     name = pod.metadata.labels.get(SERVER_GROUP_LABEL)
     policy = pod.metadata.annotations.get(SERVER_GROUP_POLICY)
@@ -196,4 +231,5 @@ def build_request_spec(
         scheduler_hints=_hints(ann),
         instance_group=_group(pod, groups),
         retry=retries(uid) if retries else None,
+        numa_policy=_numa_policy(ann),
     )

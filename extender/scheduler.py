@@ -14,6 +14,7 @@ import numpy as np
 
 from .columns import FloatArray, HostTable, IntArray
 from .config import Config
+from .errors import AnnotationError
 from .filters import FILTERS, BaseFilter
 from .request import FORCE_HOSTS, IGNORE_HOSTS, RequestSpec
 from .weighers import WEIGHERS, BaseWeigher, normalize
@@ -43,13 +44,15 @@ class FilterResult:
 
 @dataclass(slots=True)
 class Weighing:
-    """Weighed hosts, best first: rows, summed weights, 0..10 scores, each weigher's share."""
+    """Weighed hosts, best first: rows, summed weights, 0..10 scores, each weigher's share,
+    and the sums the scores span (those of the weighers that told the hosts apart)."""
 
     rows: IntArray
     weights: FloatArray
     scores: IntArray
     contributions: dict[str, FloatArray]
     seconds: dict[str, float]
+    bounds: tuple[float, float] = (0.0, 0.0)
 
 
 class Scheduler:
@@ -76,7 +79,16 @@ class Scheduler:
         hosts = table.hosts
         for f in self.filters:
             start = len(rows)
-            if not f.applies(spec):
+            try:
+                engaged = f.applies(spec)
+            except AnnotationError as exc:
+                # The pod's own mistake: every node refuses it for the same reason.
+                refused = dict.fromkeys((hosts[r].host for r in rows), f"{f.name}: {exc}")
+                result.unresolvable.update(refused)
+                result.steps.append(FilterStep(f.name, start, 0, refused))
+                rows = rows[:0]
+                break
+            if not engaged:
                 result.steps.append(FilterStep(f.name, start, start, {}))
                 continue
             t0 = time.perf_counter()
@@ -140,36 +152,54 @@ class Scheduler:
     # -- weighing --------------------------------------------------------------------------
 
     def weigh(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> Weighing:
-        """Normalise each weigher per request, multiply, sum, sort (stable), score 0..10."""
+        """Normalise each weigher per request, multiply, sum, sort (stable), score 0..10.
+
+        The scores span the sums allowed by the weighers whose normalised values were not
+        all zero: one that said nothing in this request (no group, no failures, equal
+        values) does not widen the span, or BuildFailureWeigher's multiplier of a million
+        would squash every other weigher's difference into the same score. When none
+        told the hosts apart, the span of every weigher places their common weight.
+        """
         weights = np.zeros(len(rows))
         contributions: dict[str, FloatArray] = {}
         seconds: dict[str, float] = {}
+        lo = hi = 0.0
+        told_apart = False
         if len(rows) > 1:
             for w in self.weighers:
                 if not w.multiplier or not w.applies(spec):
                     continue
                 t0 = time.perf_counter()
-                share = w.multiplier * normalize(w.raw(table, rows, spec), w.minval, w.maxval)
+                normalized = normalize(w.raw(table, rows, spec), w.minval, w.maxval)
+                share = w.multiplier * normalized
                 weights += share
                 contributions[w.name] = share
                 seconds[w.name] = time.perf_counter() - t0
+                if normalized.any():
+                    told_apart = True
+                    lo += min(0.0, w.multiplier)
+                    hi += max(0.0, w.multiplier)
+        bounds = (lo, hi) if told_apart else self.score_bounds()
         order = np.argsort(-weights, kind="stable")
         weights = weights[order]
         return Weighing(
             rows[order],
             weights,
-            self.scores(weights),
+            self.scores(weights, bounds),
             {name: share[order] for name, share in contributions.items()},
             seconds,
+            bounds,
         )
 
-    def scores(self, weights: FloatArray) -> IntArray:
+    def scores(self, weights: FloatArray, bounds: tuple[float, float] | None = None) -> IntArray:
         """Map summed weights linearly onto 0..10 between the lowest and highest sums the
-        multipliers allow, so a score means the same in every request (not a rank)."""
-        span = self._hi - self._lo
+        multipliers allow (`bounds`; by default those of every weigher): a score says how
+        good a node is on the scale of the weighers, not its rank."""
+        lo, hi = self.score_bounds() if bounds is None else bounds
+        span = hi - lo
         if span <= 0 or len(weights) == 0:
             return np.zeros(len(weights), dtype=np.intp)
-        scaled = np.floor((weights - self._lo) * (MAX_SCORE / span) + 0.5)
+        scaled = np.floor((weights - lo) * (MAX_SCORE / span) + 0.5)
         return np.clip(scaled, 0, MAX_SCORE).astype(np.intp)
 
     def score_bounds(self) -> tuple[float, float]:

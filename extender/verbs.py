@@ -57,7 +57,9 @@ class Extender:
         self.recent: OrderedDict[str, PodInfo] = OrderedDict()
 
     def request_spec(self, pod: Pod) -> RequestSpec:
-        return build_request_spec(pod, groups=self.state.server_group)
+        return build_request_spec(
+            pod, groups=self.state.server_group, retries=self.state.retry_info
+        )
 
     def _remember(self, spec: RequestSpec) -> None:
         self.recent[spec.uid] = PodInfo(
@@ -77,6 +79,7 @@ class Extender:
     def bind_failed(self, uid: str, node: str) -> None:
         """A bind to `node` failed for pod `uid`: RetryFilter and BuildFailureWeigher learn it."""
         self.recent.pop(uid, None)
+        self.state.bind_failed(uid, node)
 
     def pod_info(self, uid: str) -> PodInfo | None:
         """What a pod being bound requests: from the pod watch, or from its filter call."""

@@ -1,7 +1,8 @@
 """A snapshot source: Kubernetes objects read from YAML or JSON files into a ClusterState.
 
 Takes what `kubectl get nodes,pods -A -o yaml` prints (a `List`), single objects, and
-multi-document YAML; Node, Pod and HostAggregate objects are used, other kinds skipped.
+multi-document YAML; Node, Pod, HostAggregate and NodeResourceTopology objects are used,
+other kinds skipped.
 A bad object is reported with its file, document and field, and nothing is half-loaded.
 """
 
@@ -17,7 +18,7 @@ import msgspec
 import yaml
 
 from ..errors import ObjectError, SnapshotError
-from ..objects import KINDS, HostAggregate, Node, Pod
+from ..objects import KINDS, HostAggregate, Node, NodeResourceTopology, Pod
 from ..options import Options
 from .state import ClusterState
 
@@ -55,9 +56,12 @@ def _flatten(doc: Any, where: str) -> Iterator[tuple[str, Any]]:
     yield where, doc
 
 
-def read_objects(paths: Iterable[str | Path]) -> list[Node | Pod | HostAggregate]:
+Object = Node | Pod | HostAggregate | NodeResourceTopology
+
+
+def read_objects(paths: Iterable[str | Path]) -> list[Object]:
     """Decode every object in the files; raises SnapshotError naming the first bad one."""
-    objects: list[Node | Pod | HostAggregate] = []
+    objects: list[Object] = []
     skipped: Counter[str] = Counter()
     for p in paths:
         path = Path(p)
@@ -82,13 +86,15 @@ def load_snapshot(paths: Iterable[str | Path], options: Options | None = None) -
     """Build a ClusterState from snapshot files: aggregates, then nodes, then pods."""
     objects = read_objects(paths)
     state = ClusterState(options)
-    order: dict[type, int] = {HostAggregate: 0, Node: 1, Pod: 2}
+    order: dict[type, int] = {HostAggregate: 0, Node: 1, NodeResourceTopology: 2, Pod: 3}
     for obj in sorted(objects, key=lambda o: order[type(o)]):
         try:
             if isinstance(obj, HostAggregate):
                 state.upsert_aggregate(obj)
             elif isinstance(obj, Node):
                 state.upsert_node(obj)
+            elif isinstance(obj, NodeResourceTopology):
+                state.upsert_numa_topology(obj)
             else:
                 state.upsert_pod(obj)
         except ObjectError as exc:

@@ -1,13 +1,15 @@
 """The cluster view: Nodes become HostStates, Pods are consumed by their node, HostAggregates
-give aggregate metadata. Every event is O(1) in the size of the cluster (O(labels) for a
-node), as Nova's update_instance_info and delete_instance_info are; indexes (aggregate ->
-hosts, server group -> members) are kept at event time so requests never walk all pods.
+give aggregate metadata, NodeResourceTopologies give NUMA zones, failed binds are
+remembered. Every event is O(1) in the size of the cluster (O(labels) for a node), as
+Nova's update_instance_info and delete_instance_info are; indexes (aggregate -> hosts,
+server group -> members) are kept at event time so requests never walk all pods.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from ..columns import HostTable
@@ -15,14 +17,17 @@ from ..hoststate import (
     AGGREGATE_LABEL_PREFIX,
     Aggregate,
     HostState,
+    NumaZone,
     PodInfo,
     Ratios,
+    parse_numa_zones,
     pod_is_terminal,
 )
-from ..objects import HostAggregate, Node, Pod
+from ..objects import HostAggregate, Node, NodeResourceTopology, Pod
 from ..options import Options
 from ..pods import pod_info
-from ..request import SERVER_GROUP_LABEL, InstanceGroup
+from ..request import SERVER_GROUP_LABEL, InstanceGroup, RetryInfo
+from .failures import FailureLog
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,9 @@ class ClusterState:
         self.aggregates: dict[str, Aggregate] = {}
         self.aggregate_objects: set[str] = set()
         self.groups: dict[tuple[str, str], dict[str, str]] = {}
+        self.numa: dict[str, list[NumaZone]] = {}
+        self.max_attempts = options.max_attempts
+        self.failures = FailureLog(options.bind_failure_ttl_seconds, options.bind_failure_records)
         #: pods not yet bound, so that a bind can consume what they request
         self.pending: dict[str, PodInfo] = {}
         #: pods this extender bound and has not yet seen bound, with their deadlines
@@ -68,6 +76,8 @@ class ClusterState:
         host.update_from_node(node, self.ratios)
         self._set_aggregates(host)
         if created:
+            host.numa_zones = self.numa.get(name)
+            host.failed_builds = self.failures.failed_builds(name)
             self.table.add(host)
             for info in self.orphans.pop(name, {}).values():
                 host.add_instance(info)
@@ -129,6 +139,22 @@ class ClusterState:
         if agg is not None and not agg.hosts and name not in self.aggregate_objects:
             del self.aggregates[name]
 
+    # -- NUMA topology ---------------------------------------------------------------------
+
+    def upsert_numa_topology(self, obj: NodeResourceTopology) -> None:
+        """A NodeResourceTopology is named after its node and may arrive before it."""
+        zones = parse_numa_zones(obj)
+        self.numa[obj.metadata.name] = zones
+        host = self.table.get(obj.metadata.name)
+        if host is not None:
+            host.numa_zones = zones
+
+    def delete_numa_topology(self, name: str) -> None:
+        self.numa.pop(name, None)
+        host = self.table.get(name)
+        if host is not None:
+            host.numa_zones = None
+
     # -- pods ------------------------------------------------------------------------------
 
     def upsert_pod(self, pod: Pod) -> None:
@@ -150,6 +176,8 @@ class ClusterState:
         """Nova's consume_from_request: count a pod we bound before the watch shows it."""
         self._place(uid, node, info)
         self.assumed[uid] = until
+        self.failures.record_success(uid, node)
+        self._sync_failed_builds({node})
 
     def expire_assumptions(self, now: float | None = None) -> int:
         """Drop assumptions never confirmed by the watch; returns how many."""
@@ -205,7 +233,31 @@ class ClusterState:
 
     def server_group(self, namespace: str, name: str) -> InstanceGroup:
         members = self.groups.get((namespace, name), {})
-        return InstanceGroup(name, [], set(members), set(members.values()))
+        counts = Counter(members.values())
+        return InstanceGroup(name, [], set(members), set(counts), dict(counts))
+
+    # -- failed binds ----------------------------------------------------------------------
+
+    def bind_failed(self, uid: str, node: str) -> None:
+        """RetryFilter will skip `node` for this pod; BuildFailureWeigher counts it."""
+        self.failures.record_failure(uid, node)
+        self._sync_failed_builds({node})
+
+    def retry_info(self, uid: str) -> RetryInfo | None:
+        """Nova's populate_retry: attempts so far (this one included) and the failed hosts;
+        None when max_attempts is 1, which disables rescheduling memory in Nova."""
+        self._sync_failed_builds(self.failures.expire())
+        if self.max_attempts == 1:
+            return None
+        count, hosts = self.failures.failed_hosts(uid)
+        return RetryInfo(count + 1, hosts)
+
+    def _sync_failed_builds(self, nodes: set[str]) -> None:
+        for name in nodes:
+            host = self.table.get(name)
+            if host is not None:
+                host.failed_builds = self.failures.failed_builds(name)
+                self.table.write(host)
 
     @property
     def node_count(self) -> int:

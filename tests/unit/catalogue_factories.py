@@ -1,0 +1,272 @@
+"""Builders for the filter-catalogue tests: Kubernetes objects as the API server writes them.
+
+Nodes, pods, HostAggregates and NodeResourceTopologies are written as dicts and decoded with
+msgspec into the extender's structs (as the snapshot reader and the informers do); HostStates
+come from a ClusterState fed with them, RequestSpecs from build_request_spec on the pod. So
+every test also exercises the label, annotation and quantity mapping.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+
+from extender.cache.state import ClusterState
+from extender.config import Config
+from extender.filters import FILTERS
+from extender.hoststate import AGGREGATE_LABEL_PREFIX, HostState
+from extender.objects import KINDS, HostAggregate, Node, NodeResourceTopology, Pod
+from extender.options import Options
+from extender.request import RequestSpec, build_request_spec
+from extender.scheduler import FilterResult, Scheduler, Weighing
+from extender.verbs import Extender
+from extender.weighers import WEIGHERS
+from extender.wire import ExtenderArgs, ExtenderFilterResult
+
+_uids = itertools.count(1)
+
+Quantities = Mapping[str, str | int | float]
+
+
+def node(
+    name: str,
+    *,
+    cpu: str | int = "8",
+    memory: str = "32Gi",
+    disk: str = "100Gi",
+    pods: str | int = "110",
+    extended: Quantities | None = None,
+    ip: str | None = "10.0.0.1",
+    zone: str | None = None,
+    aggregates: Iterable[str] = (),
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+    arch: str = "amd64",
+    os: str = "linux",
+    runtime: str = "containerd://1.7.22",
+    kubelet: str = "v1.31.2",
+    ready: bool = True,
+    unschedulable: bool = False,
+) -> dict[str, Any]:
+    """A Ready Node with the well-known labels a kubelet sets."""
+    all_labels = {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/arch": arch,
+        "kubernetes.io/os": os,
+        **(labels or {}),
+    }
+    if zone is not None:
+        all_labels["topology.kubernetes.io/zone"] = zone
+    for agg in aggregates:
+        all_labels[AGGREGATE_LABEL_PREFIX + agg] = "true"
+    allocatable = {
+        "cpu": cpu,
+        "memory": memory,
+        "ephemeral-storage": disk,
+        "pods": pods,
+        **(extended or {}),
+    }
+    addresses = [{"type": "Hostname", "address": name}]
+    if ip is not None:
+        addresses.append({"type": "InternalIP", "address": ip})
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": all_labels, "annotations": dict(annotations or {})},
+        "spec": {"unschedulable": True} if unschedulable else {},
+        "status": {
+            "allocatable": allocatable,
+            "capacity": allocatable,
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+            "addresses": addresses,
+            "nodeInfo": {
+                "kubeletVersion": kubelet,
+                "architecture": arch,
+                "operatingSystem": os,
+                "containerRuntimeVersion": runtime,
+            },
+        },
+    }
+
+
+def pod(
+    name: str = "pod",
+    namespace: str = "default",
+    *,
+    uid: str | None = None,
+    node_name: str | None = None,
+    requests: Quantities | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, Any] | None = None,
+    image: str = "registry.example/app:1.0",
+    phase: str = "Running",
+) -> dict[str, Any]:
+    """A pod; annotation values that are not strings are written as JSON, as users do."""
+    ann = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (annotations or {}).items()}
+    container: dict[str, Any] = {"name": "main", "image": image}
+    if requests:
+        container["resources"] = {"requests": dict(requests)}
+    spec: dict[str, Any] = {"containers": [container]}
+    if node_name is not None:
+        spec["nodeName"] = node_name
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": uid or f"uid-{next(_uids)}",
+            "labels": dict(labels or {}),
+            "annotations": ann,
+        },
+        "spec": spec,
+        "status": {"phase": phase if node_name is not None else "Pending"},
+    }
+
+
+def aggregate(name: str, **metadata: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "weighbridge.io/v1alpha1",
+        "kind": "HostAggregate",
+        "metadata": {"name": name},
+        "spec": {"metadata": metadata},
+    }
+
+
+def topology(node_name: str, zones: Mapping[str, Quantities]) -> dict[str, Any]:
+    """A NodeResourceTopology whose zones report `available` (allocatable = capacity = 2x)."""
+    return {
+        "apiVersion": "topology.node.k8s.io/v1alpha2",
+        "kind": "NodeResourceTopology",
+        "metadata": {"name": node_name},
+        "zones": [
+            {
+                "name": zone,
+                "type": "Node",
+                "resources": [
+                    {"name": r, "capacity": q, "allocatable": q, "available": q}
+                    for r, q in resources.items()
+                ],
+            }
+            for zone, resources in zones.items()
+        ],
+    }
+
+
+def decode(obj: Mapping[str, Any]) -> Node | Pod | HostAggregate | NodeResourceTopology:
+    return msgspec.convert(obj, KINDS[obj["kind"]], strict=False)
+
+
+def cluster(*objects: Mapping[str, Any], options: Options | None = None) -> ClusterState:
+    """A ClusterState fed with the objects: aggregates, nodes, topologies, then pods."""
+    state = ClusterState(options)
+    order = {"HostAggregate": 0, "Node": 1, "NodeResourceTopology": 2, "Pod": 3}
+    for obj in sorted(objects, key=lambda o: order[o["kind"]]):
+        decoded = decode(obj)
+        if isinstance(decoded, HostAggregate):
+            state.upsert_aggregate(decoded)
+        elif isinstance(decoded, Node):
+            state.upsert_node(decoded)
+        elif isinstance(decoded, NodeResourceTopology):
+            state.upsert_numa_topology(decoded)
+        else:
+            state.upsert_pod(decoded)
+    return state
+
+
+def as_pod(obj: Mapping[str, Any]) -> Pod:
+    decoded = decode(obj)
+    assert isinstance(decoded, Pod)
+    return decoded
+
+
+def request(state: ClusterState, obj: Mapping[str, Any]) -> RequestSpec:
+    """The RequestSpec the extender builds for this pod against this cluster."""
+    return build_request_spec(as_pod(obj), groups=state.server_group, retries=state.retry_info)
+
+
+def host(state: ClusterState, name: str) -> HostState:
+    return state.table[name]
+
+
+def check(
+    name: str,
+    state: ClusterState,
+    obj: Mapping[str, Any],
+    node_name: str,
+    options: Options | None = None,
+) -> str | None:
+    """One filter's per-host rule (Nova's host_passes), for one node."""
+    f = FILTERS[name](options or Options())
+    spec = request(state, obj)
+    return f.check(host(state, node_name), spec) if f.applies(spec) else None
+
+
+def scheduler(
+    filters: Iterable[str] = (),
+    weighers: Mapping[str, float] | None = None,
+    options: Options | None = None,
+) -> Scheduler:
+    return Scheduler(
+        Config(filters=list(filters), weighers=dict(weighers or {}), options=options or Options())
+    )
+
+
+def run(
+    filters: Iterable[str],
+    state: ClusterState,
+    obj: Mapping[str, Any],
+    options: Options | None = None,
+) -> FilterResult:
+    """The engine's filtering of every node of the cluster for this pod."""
+    table = state.table
+    rows, _ = table.rows()
+    return scheduler(filters, options=options).filter(table, rows, request(state, obj))
+
+
+def passing(
+    filters: Iterable[str],
+    state: ClusterState,
+    obj: Mapping[str, Any],
+    options: Options | None = None,
+) -> list[str]:
+    result = run(filters, state, obj, options)
+    return sorted(state.table.hosts[r].host for r in result.passed)
+
+
+def weigh(
+    weighers: Mapping[str, float],
+    state: ClusterState,
+    obj: Mapping[str, Any],
+    options: Options | None = None,
+    names: Iterable[str] | None = None,
+) -> tuple[Weighing, list[str]]:
+    """The engine's weighing of the nodes (all, or `names`) for this pod, best first."""
+    table = state.table
+    rows, _ = table.rows(None if names is None else list(names))
+    w = scheduler(weighers=weighers, options=options).weigh(table, rows, request(state, obj))
+    return w, [table.hosts[r].host for r in w.rows]
+
+
+def raw(weigher_name: str, state: ClusterState, obj: Mapping[str, Any], **kw: Any) -> list[float]:
+    """A weigher's raw values for every node, in table order, through its per-host rule."""
+    w = WEIGHERS[weigher_name](kw.pop("options", Options()), kw.pop("multiplier", 1.0))
+    spec = request(state, obj)
+    return [w.weigh(h, spec) for h in state.table.hosts]
+
+
+def extender_filter(
+    state: ClusterState,
+    obj: Mapping[str, Any],
+    filters: Iterable[str],
+    options: Options | None = None,
+) -> ExtenderFilterResult:
+    """What kube-scheduler gets back from the filter verb (names mode)."""
+    names = [h.host for h in state.table.hosts]
+    ext = Extender(state, scheduler(filters, options=options))
+    args = ExtenderArgs(Pod=as_pod(obj), Nodes=None, NodeNames=names)
+    return ext.filter(args, as_pod(obj), names)

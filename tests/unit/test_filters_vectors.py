@@ -1,0 +1,107 @@
+"""Property: the catalogue's column fast paths agree with their per-host rules, on random
+clusters built from Nodes and Pods (server groups, devices, failed binds) and random
+requests, over random subsets of the nodes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from catalogue_factories import cluster, node, pod, request
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from extender.filters import FILTERS
+from extender.options import Options
+from extender.request import SERVER_GROUP_LABEL, SERVER_GROUP_POLICY
+from extender.weighers import WEIGHERS
+
+GPU = "nvidia.com/gpu"
+VECTOR_FILTERS = ["ServerGroupAffinityFilter", "ServerGroupAntiAffinityFilter"]
+VECTOR_WEIGHERS = [
+    "ServerGroupSoftAffinityWeigher",
+    "ServerGroupSoftAntiAffinityWeigher",
+    "PCIWeigher",
+    "BuildFailureWeigher",
+]
+POLICIES = ["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[Any, dict[str, Any], list[str]]:
+    count = draw(st.integers(1, 12))
+    names = [f"n{i}" for i in range(count)]
+    objects: list[dict[str, Any]] = [
+        node(n, extended={GPU: str(draw(st.sampled_from([0, 1, 4, 99, 100, 150])))}) for n in names
+    ]
+    placed = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(names),
+                st.sampled_from(["shop", "lab"]),
+                st.sampled_from(["db", "web", None]),
+                st.integers(0, 1),
+            ),
+            max_size=20,
+        )
+    )
+    for i, (where, namespace, group, gpus) in enumerate(placed):
+        labels = {SERVER_GROUP_LABEL: group} if group else {}
+        objects.append(
+            pod(
+                f"p{i}",
+                namespace,
+                uid=f"u{i}",
+                node_name=where,
+                labels=labels,
+                requests={GPU: str(gpus)},
+            )
+        )
+    state = cluster(*objects)
+    for where in draw(st.lists(st.sampled_from(names), max_size=6)):
+        state.bind_failed(draw(st.sampled_from(["x", "y"])), where)
+    uid = draw(st.sampled_from([f"u{i}" for i in range(len(placed))] + ["new"]))
+    asking = pod(
+        "new",
+        "shop",
+        uid=uid,
+        labels={SERVER_GROUP_LABEL: draw(st.sampled_from(["db", "web"]))},
+        annotations={SERVER_GROUP_POLICY: draw(st.sampled_from(POLICIES))},
+        requests={GPU: str(draw(st.integers(0, 2)))},
+    )
+    subset = draw(st.lists(st.sampled_from(names), unique=True, min_size=1))
+    return state, asking, subset
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenarios())
+def test_vector_filters_agree_with_check(scenario: tuple[Any, dict[str, Any], list[str]]) -> None:
+    state, asking, subset = scenario
+    table = state.table
+    rows, _ = table.rows(subset)
+    spec = request(state, asking)
+    for name in VECTOR_FILTERS:
+        f = FILTERS[name](Options())
+        if not f.applies(spec):
+            continue
+        mask = f.vector(table, rows, spec)
+        assert mask is not None
+        expected = [f.check(table.hosts[r], spec) is None for r in rows]
+        assert mask.tolist() == expected, name
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenarios())
+def test_vector_weighers_agree_with_weigh(scenario: tuple[Any, dict[str, Any], list[str]]) -> None:
+    state, asking, subset = scenario
+    table = state.table
+    rows, _ = table.rows(subset)
+    spec = request(state, asking)
+    for name in VECTOR_WEIGHERS:
+        w = WEIGHERS[name](Options(), 1.0)
+        values = w.vector(table, rows, spec)
+        expected = np.array([w.weigh(table.hosts[r], spec) for r in rows])
+        if values is None:
+            assert not w.applies(spec) or not expected.any(), name
+            continue
+        assert np.array_equal(values, expected), name
