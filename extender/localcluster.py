@@ -195,7 +195,7 @@ def binaries_dir() -> Path:
     """Directory holding etcd, kube-apiserver, kube-scheduler and kubectl.
 
     ``$WEIGHBRIDGE_BIN_DIR`` skips the build; otherwise the cached build script runs
-    (seconds when nothing changed, 10-25 minutes from a cold Go cache on 2 cores).
+    (milliseconds when nothing changed; about 5-7 minutes on 2 cores from empty Go caches).
     """
     return _run_build_script(
         "build-control-plane.sh", "WEIGHBRIDGE_BIN_DIR", CONTROL_PLANE_BINARIES

@@ -54,6 +54,8 @@ if is_complete "$OUT"; then
 	exit 0
 fi
 
+# Leftovers of a killed build of this key (we hold its lock, so nobody is using them).
+rm -rf "$CACHE/bin/.tmp-$KEY-"*
 TMP=$(mktemp -d "$CACHE/bin/.tmp-$KEY-XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 

@@ -44,6 +44,8 @@ if [ -x "$OUT/helm" ]; then
 	exit 0
 fi
 
+# Leftovers of a killed build of this key (we hold its lock, so nobody is using them).
+rm -rf "$CACHE/bin/.tmp-$KEY-"*
 TMP=$(mktemp -d "$CACHE/bin/.tmp-$KEY-XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 

@@ -13,7 +13,13 @@ from typing import Any
 
 import pytest
 
-from extender.localcluster import ApiError, ControlPlane, helm_binary
+from extender.localcluster import (
+    ApiError,
+    ControlPlane,
+    ControlPlaneError,
+    binaries_dir,
+    helm_binary,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -237,3 +243,12 @@ def test_helm_installs_a_chart(control_plane: ControlPlane, namespace: str, tmp_
     control_plane.helm("install", "tiny", str(chart), "-n", namespace, "--wait", "--timeout=60s")
     cm = control_plane.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/tiny-cm")
     assert cm["data"] == {"answer": "42"}
+
+
+def test_start_failure_is_typed_and_cleans_up(tmp_path: Path) -> None:
+    plane = ControlPlane(binaries_dir(), tmp_path, apiserver_args=["--no-such-flag"])
+    with pytest.raises(ControlPlaneError) as failed, plane:
+        pass
+    assert failed.value.component == "kube-apiserver"
+    assert failed.value.log_tail is not None and "no-such-flag" in failed.value.log_tail
+    assert plane.etcd is None and plane.apiserver is None  # etcd was stopped too
