@@ -251,6 +251,18 @@ CASES: list[tuple[str, dict[str, str], str, dict[str, str] | None, str]] = [
         {"instance": "a", "job": "weighbridge", "kind": "pods", "reason": "error"},
         "",
     ),
+    (
+        # An API server restart: a burst of errors while the extender retries, then quiet.
+        "WeighbridgeWatchRestarting",
+        {
+            _series(
+                "weighbridge_watch_restarts_total", instance="a", kind="pods", reason="error"
+            ): "0 6 6x20",
+        },
+        "4m",
+        None,
+        "",
+    ),
 ]
 
 
