@@ -86,6 +86,24 @@ def restricted_namespace(plane: ControlPlane) -> str:
     return name
 
 
+def restricted_pod(
+    namespace: str, name: str, scheduler: str, selector: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A pod the restricted profile admits, asking for ``scheduler``."""
+    pod = pod_body(namespace, name, selector=selector)
+    pod["spec"]["schedulerName"] = scheduler
+    pod["spec"]["securityContext"] = {
+        "runAsNonRoot": True,
+        "runAsUser": 65532,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    pod["spec"]["containers"][0]["securityContext"] = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    return pod
+
+
 def dry_run(plane: ControlPlane, manifest: str) -> subprocess.CompletedProcess[str]:
     return plane.kubectl(
         "apply", "--dry-run=server", "--validate=strict", "-f", "-", input=manifest, check=False
@@ -376,17 +394,7 @@ def test_chart_scheduler_configuration_places_a_pod_through_weighbridge(
 
         node = f"n-{uuid.uuid4().hex[:6]}"
         make_node(crds, node, labels={"deploy-test": node})
-        pod = pod_body(namespace, "placed", selector={"deploy-test": node})
-        pod["spec"]["schedulerName"] = "weighbridge-scheduler"
-        pod["spec"]["securityContext"] = {
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        }
-        pod["spec"]["containers"][0]["securityContext"] = {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-        }
+        pod = restricted_pod(namespace, "placed", "weighbridge-scheduler", {"deploy-test": node})
         crds.request("POST", f"/api/v1/namespaces/{namespace}/pods", pod)
         assert wait_bound(crds, namespace, "placed") == node
         metrics = _scrape(weighbridge)
@@ -422,3 +430,21 @@ def _get_or_none(plane: ControlPlane, path: str) -> dict[str, Any] | None:
 def _scrape(weighbridge: Weighbridge) -> str:
     with urllib.request.urlopen(weighbridge.url + "/metrics", timeout=10) as response:
         return str(response.read().decode())
+
+
+def test_manual_binding_runbook_places_a_pod_no_scheduler_takes(crds: ControlPlane) -> None:
+    """docs/install.md's recovery for a default scheduler whose extender is ignorable: false
+    and has no replica left: bind a pending extender pod by hand with `kubectl create`."""
+    namespace = restricted_namespace(crds)
+    node = f"n-{uuid.uuid4().hex[:6]}"
+    make_node(crds, node)
+    pod = restricted_pod(namespace, "stuck", "nobody")
+    crds.request("POST", f"/api/v1/namespaces/{namespace}/pods", pod)
+    binding = {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": "stuck", "namespace": namespace},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+    }
+    crds.kubectl("create", "-f", "-", input=yaml.safe_dump(binding))
+    assert wait_bound(crds, namespace, "stuck") == node
