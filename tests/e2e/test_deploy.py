@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from deploy.chart import CHART, VARIANTS, pod_specs, render, scheduler_config, template
+from deploy.chart import CHART, DEPLOY, VARIANTS, pod_specs, render, scheduler_config, template
 
 from extender.localcluster import ApiError, ControlPlane
 
@@ -448,3 +448,17 @@ def test_manual_binding_runbook_places_a_pod_no_scheduler_takes(crds: ControlPla
     }
     crds.kubectl("create", "-f", "-", input=yaml.safe_dump(binding))
     assert wait_bound(crds, namespace, "stuck") == node
+
+
+@pytest.mark.parametrize("manifest", ["weighbridge.yaml", "weighbridge-second-scheduler.yaml"])
+def test_plain_manifests_are_accepted(crds: ControlPlane, manifest: str) -> None:
+    """deploy/manifests as a user without Helm applies them: the namespace they declare is
+    created for real (enforcing restricted), everything else is a server-side dry run."""
+    docs = list(yaml.safe_load_all((DEPLOY / "manifests" / manifest).read_text()))
+    namespace = docs[0]
+    assert namespace["kind"] == "Namespace"
+    crds.kubectl("apply", "-f", "-", input=yaml.safe_dump(namespace))
+    done = dry_run(crds, yaml.safe_dump_all(docs))
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr, done.stderr
+    assert done.stdout.count("(server dry run)") == len(docs)
