@@ -43,6 +43,8 @@ class HostTable:
         self.cols: dict[str, FloatArray] = {f: np.zeros(capacity) for f in FIELDS}
         self.disabled: BoolArray = np.zeros(capacity, dtype=bool)
         self.up: BoolArray = np.zeros(capacity, dtype=bool)
+        #: in at least one aggregate: the only hosts aggregate isolation filters must look at
+        self.aggregated: BoolArray = np.zeros(capacity, dtype=bool)
 
     def __len__(self) -> int:
         return len(self.hosts)
@@ -88,6 +90,7 @@ class HostTable:
             column[row] = getattr(host, f)
         self.disabled[row] = bool(host.service.get("disabled"))
         self.up[row] = bool(host.service.get("up"))
+        self.aggregated[row] = bool(host.aggregates)
 
     def rows(self, names: list[str] | None = None) -> tuple[IntArray, list[str]]:
         """Rows of the named hosts (all when None), and the names the table does not know."""
@@ -123,3 +126,4 @@ class HostTable:
             self.cols[f] = np.resize(column, self._capacity)
         self.disabled = np.resize(self.disabled, self._capacity)
         self.up = np.resize(self.up, self._capacity)
+        self.aggregated = np.resize(self.aggregated, self._capacity)

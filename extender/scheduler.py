@@ -77,18 +77,20 @@ class Scheduler:
                 result.passed = rows
                 return result
         hosts = table.hosts
+        engaged: list[bool] = []
         for f in self.filters:
-            start = len(rows)
             try:
-                engaged = f.applies(spec)
+                engaged.append(f.applies(spec))
             except AnnotationError as exc:
-                # The pod's own mistake: every node refuses it for the same reason.
+                # The pod's own mistake, found before any filter runs: every node refuses it.
                 refused = dict.fromkeys((hosts[r].host for r in rows), f"{f.name}: {exc}")
                 result.unresolvable.update(refused)
-                result.steps.append(FilterStep(f.name, start, 0, refused))
-                rows = rows[:0]
-                break
-            if not engaged:
+                result.steps.append(FilterStep(f.name, len(rows), 0, refused))
+                result.passed = rows[:0]
+                return result
+        for f, applies in zip(self.filters, engaged, strict=True):
+            start = len(rows)
+            if not applies:
                 result.steps.append(FilterStep(f.name, start, start, {}))
                 continue
             t0 = time.perf_counter()

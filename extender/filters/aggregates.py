@@ -14,6 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
+
+from ..columns import BoolArray, HostTable, IntArray
 from ..hoststate import HostState
 from ..options import Options
 from ..pods import FLAVOR_ANNOTATION
@@ -102,7 +105,19 @@ class AggregateNumInstancesFilter(_AggregateMaximum, NumInstancesFilter):
     aggregates."""
 
 
-class AggregateMultiTenancyIsolation(BaseFilter):
+class _AggregatedOnly(BaseFilter):
+    """An isolation filter that every node outside all aggregates passes: the fast path
+    checks only the members of some aggregate, found from a column."""
+
+    def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
+        mask: BoolArray = np.ones(len(rows), dtype=bool)
+        hosts = table.hosts
+        for i in np.flatnonzero(table.aggregated[rows]).tolist():
+            mask[i] = self.check(hosts[rows[i]], spec) is None
+        return mask
+
+
+class AggregateMultiTenancyIsolation(_AggregatedOnly):
     """Aggregates with `filter_tenant_id` take only the listed namespaces; a node in no such
     aggregate takes every namespace (the filter keeps others off, it does not confine)."""
 
@@ -118,7 +133,7 @@ class AggregateMultiTenancyIsolation(BaseFilter):
         return None
 
 
-class AggregateTypeAffinityFilter(BaseFilter):
+class AggregateTypeAffinityFilter(_AggregatedOnly):
     """Aggregates with `instance_type` take only the listed flavors (`weighbridge.io/flavor`);
     a pod without a flavor goes only to nodes without such metadata."""
 
@@ -138,7 +153,7 @@ def _property_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-class AggregateImagePropertiesIsolation(BaseFilter):
+class AggregateImagePropertiesIsolation(_AggregatedOnly):
     """A node rejects a pod whose image property differs from its aggregates' value for the
     same key; images without the property pass."""
 

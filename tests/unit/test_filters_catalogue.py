@@ -3,6 +3,7 @@ where rejections go, and malformed annotations answered through the filter verb.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -218,3 +219,21 @@ def test_malformed_annotations_are_answered_naming_them(
     assert set(answer.FailedAndUnresolvableNodes) == {"n1", "n2"}
     (got,) = set(answer.FailedAndUnresolvableNodes.values())
     assert got.startswith(reason), got
+
+
+def test_a_malformed_annotation_is_every_nodes_reason_whatever_the_filter_order() -> None:
+    """Checked before any filter runs, so earlier filters do not hide the pod's mistake."""
+    agg = aggregate("reserved", filter_tenant_id="finance")
+    state = cluster(node("n1", aggregates=["reserved"]), node("n2"), agg)
+    typo = pod("typo", "shop", annotations={HINTS: {"query": '["!=", 1, 2]'}})
+    answer = extender_filter(state, typo, ["AggregateMultiTenancyIsolation", "JsonFilter"])
+    assert set(answer.FailedAndUnresolvableNodes) == {"n1", "n2"}
+    (reason,) = set(answer.FailedAndUnresolvableNodes.values())
+    assert reason.startswith("JsonFilter: annotation weighbridge.io/hints: query: unknown operator")
+
+
+def test_docs_table_covers_every_filter_and_weigher() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "filters.md").read_text()
+    rows = {line.split("|")[1].strip() for line in doc.splitlines() if line.startswith("| ")}
+    assert set(FILTERS) <= rows
+    assert set(WEIGHERS) <= rows

@@ -1,23 +1,37 @@
 """Property: the catalogue's column fast paths agree with their per-host rules, on random
-clusters built from Nodes and Pods (server groups, devices, failed binds) and random
-requests, over random subsets of the nodes."""
+clusters built from Nodes, Pods and HostAggregates (server groups, devices, failed binds,
+tenant, flavor and image isolation) and random requests, over random subsets of the nodes."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-from catalogue_factories import cluster, node, pod, request
+from catalogue_factories import aggregate, cluster, node, pod, request
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from extender.filters import FILTERS
 from extender.options import Options
-from extender.request import SERVER_GROUP_LABEL, SERVER_GROUP_POLICY
+from extender.pods import FLAVOR_ANNOTATION
+from extender.request import IMAGE_PROPERTIES, SERVER_GROUP_LABEL, SERVER_GROUP_POLICY
 from extender.weighers import WEIGHERS
 
 GPU = "nvidia.com/gpu"
-VECTOR_FILTERS = ["ServerGroupAffinityFilter", "ServerGroupAntiAffinityFilter"]
+VECTOR_FILTERS = [
+    "ServerGroupAffinityFilter",
+    "ServerGroupAntiAffinityFilter",
+    "AggregateMultiTenancyIsolation",
+    "AggregateTypeAffinityFilter",
+    "AggregateImagePropertiesIsolation",
+]
+AGGREGATES = [
+    aggregate("tenants", filter_tenant_id="shop, x"),
+    aggregate("others", filter_tenant_id="lab"),
+    aggregate("flavors", instance_type="small,medium"),
+    aggregate("images", os_distro="linux"),
+    aggregate("plain", disk="ssd"),
+]
 VECTOR_WEIGHERS = [
     "ServerGroupSoftAffinityWeigher",
     "ServerGroupSoftAntiAffinityWeigher",
@@ -31,9 +45,16 @@ POLICIES = ["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]
 def scenarios(draw: st.DrawFn) -> tuple[Any, dict[str, Any], list[str]]:
     count = draw(st.integers(1, 12))
     names = [f"n{i}" for i in range(count)]
+    agg_names = [a["metadata"]["name"] for a in AGGREGATES]
     objects: list[dict[str, Any]] = [
-        node(n, extended={GPU: str(draw(st.sampled_from([0, 1, 4, 99, 100, 150])))}) for n in names
+        node(
+            n,
+            extended={GPU: str(draw(st.sampled_from([0, 1, 4, 99, 100, 150])))},
+            aggregates=draw(st.lists(st.sampled_from(agg_names), unique=True, max_size=3)),
+        )
+        for n in names
     ]
+    objects += AGGREGATES
     placed = draw(
         st.lists(
             st.tuples(
@@ -61,12 +82,19 @@ def scenarios(draw: st.DrawFn) -> tuple[Any, dict[str, Any], list[str]]:
     for where in draw(st.lists(st.sampled_from(names), max_size=6)):
         state.bind_failed(draw(st.sampled_from(["x", "y"])), where)
     uid = draw(st.sampled_from([f"u{i}" for i in range(len(placed))] + ["new"]))
+    annotations: dict[str, Any] = {SERVER_GROUP_POLICY: draw(st.sampled_from(POLICIES))}
+    flavor = draw(st.sampled_from(["small", "large", None]))
+    if flavor:
+        annotations[FLAVOR_ANNOTATION] = flavor
+    distro = draw(st.sampled_from(["linux", "windows", None]))
+    if distro:
+        annotations[IMAGE_PROPERTIES] = {"os_distro": distro}
     asking = pod(
         "new",
-        "shop",
+        draw(st.sampled_from(["shop", "lab", "x"])),
         uid=uid,
         labels={SERVER_GROUP_LABEL: draw(st.sampled_from(["db", "web"]))},
-        annotations={SERVER_GROUP_POLICY: draw(st.sampled_from(POLICIES))},
+        annotations=annotations,
         requests={GPU: str(draw(st.integers(0, 2)))},
     )
     subset = draw(st.lists(st.sampled_from(names), unique=True, min_size=1))
