@@ -377,9 +377,10 @@ def test_chart_scheduler_configuration_places_a_pod_through_weighbridge(
     namespace = restricted_namespace(crds)
     docs = render(VARIANTS["second-scheduler"], release="wb", namespace=namespace)
     config = scheduler_config(docs)
-    weighbridge = Weighbridge(crds.kubeconfig_path, {}, tmp_path / "weighbridge").start()
+    weighbridge = Weighbridge(crds.kubeconfig_path, {}, tmp_path / "weighbridge")
     scheduler = None
     try:
+        weighbridge.start()
         (extender,) = config["extenders"]
         extender["urlPrefix"] = weighbridge.url
         scheduler = crds.start_scheduler(yaml.safe_dump(config))
@@ -411,6 +412,11 @@ def test_chart_scheduler_configuration_places_a_pod_through_weighbridge(
         )
         assert check.returncode == 0, check.stdout + check.stderr
         assert check.stdout.count("ok ") == 3
+    except AssertionError as exc:
+        logs = f"--- weighbridge ---\n{weighbridge.log_tail()}"
+        if scheduler is not None:
+            logs += f"\n--- kube-scheduler ---\n{scheduler.tail()}"
+        raise AssertionError(f"{exc}\n{logs}") from exc
     finally:
         if scheduler is not None:
             crds.stop_scheduler(scheduler)
