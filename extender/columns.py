@@ -38,6 +38,8 @@ class HostTable:
 
     def __init__(self, capacity: int = 64) -> None:
         self.hosts: list[HostState] = []
+        #: the hosts' names by row, for answers that list names without touching each host
+        self.names: list[str] = []
         self.index: dict[str, int] = {}
         self._capacity = capacity
         self.cols: dict[str, FloatArray] = {f: np.zeros(capacity) for f in FIELDS}
@@ -66,6 +68,7 @@ class HostTable:
             self._grow()
         host.row = len(self.hosts)
         self.hosts.append(host)
+        self.names.append(host.host)
         self.index[host.host] = host.row
         self.write(host)
 
@@ -75,8 +78,10 @@ class HostTable:
             return None
         host = self.hosts[row]
         last = self.hosts.pop()
+        self.names.pop()
         if last is not host:
             self.hosts[row] = last
+            self.names[row] = last.host
             last.row = row
             self.index[last.host] = row
             self.write(last)
@@ -96,16 +101,12 @@ class HostTable:
         """Rows of the named hosts (all when None), and the names the table does not know."""
         if names is None:
             return np.arange(len(self.hosts), dtype=np.intp), []
-        index = self.index
-        found: list[int] = []
-        unknown: list[str] = []
-        for name in names:
-            row = index.get(name)
-            if row is None:
-                unknown.append(name)
-            else:
-                found.append(row)
-        return np.fromiter(found, dtype=np.intp, count=len(found)), unknown
+        found = list(map(self.index.get, names))
+        if None in found:
+            unknown = [name for name, row in zip(names, found, strict=True) if row is None]
+            known = [row for row in found if row is not None]
+            return np.fromiter(known, dtype=np.intp, count=len(known)), unknown
+        return np.fromiter(found, dtype=np.intp, count=len(found)), []
 
     def named(self, values: Mapping[str, float], rows: IntArray) -> FloatArray:
         """Per-host values given by host name, as a column over `rows` (0 where not given):

@@ -4,6 +4,7 @@ dashboard and the alert rules in deploy/ and the chart query them.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Gauge, Histogram, Info
@@ -80,14 +81,26 @@ PREEMPTION_DECISIONS = Counter(
 )
 
 
+@cache
+def _filter_children(name: str) -> tuple[Counter, Histogram]:
+    """Labelled children looked up once per filter, not once per request."""
+    return FILTER_REJECTIONS.labels(name), FILTER_SECONDS.labels(name)
+
+
+@cache
+def _weigher_seconds(name: str) -> Histogram:
+    return WEIGHER_SECONDS.labels(name)
+
+
 def record_filtering(result: FilterResult) -> None:
     for step in result.steps:
+        rejections, seconds = _filter_children(step.name)
         if step.rejected:
-            FILTER_REJECTIONS.labels(step.name).inc(len(step.rejected))
+            rejections.inc(len(step.rejected))
         if step.seconds:
-            FILTER_SECONDS.labels(step.name).observe(step.seconds)
+            seconds.observe(step.seconds)
 
 
 def record_weighing(weighing: Weighing) -> None:
     for name, seconds in weighing.seconds.items():
-        WEIGHER_SECONDS.labels(name).observe(seconds)
+        _weigher_seconds(name).observe(seconds)

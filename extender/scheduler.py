@@ -98,15 +98,15 @@ class Scheduler:
             rejected: dict[str, str] = {}
             if mask is None:
                 keep: list[int] = []
-                for r in rows:
+                for r in rows.tolist():
                     reason = f.check(hosts[r], spec)
                     if reason is None:
-                        keep.append(int(r))
+                        keep.append(r)
                     else:
                         rejected[hosts[r].host] = reason
                 rows = np.array(keep, dtype=np.intp)
             else:
-                for r in rows[~mask]:
+                for r in rows[~mask].tolist():
                     host = hosts[r]
                     rejected[host.host] = f.check(host, spec) or f"{f.name}: rejected"
                 rows = rows[mask]

@@ -99,8 +99,8 @@ class Extender:
         failed = result.failed
         for name in unknown:
             failed[name] = UNKNOWN_NODE.format(name)
-        hosts = table.hosts
-        passed = [hosts[r].host for r in result.passed]
+        known = table.names
+        passed = [known[r] for r in result.passed.tolist()]
         return _answer(args, names, passed, failed, result.unresolvable)
 
     def prioritize(self, pod: Pod, names: list[str]) -> list[HostPriority]:
@@ -112,11 +112,9 @@ class Extender:
         rows, _ = table.rows(names)
         weighing = self.scheduler.weigh(table, rows, spec)
         metrics.record_weighing(weighing)
-        hosts = table.hosts
-        return [
-            HostPriority(hosts[r].host, int(s))
-            for r, s in zip(weighing.rows.tolist(), weighing.scores.tolist(), strict=True)
-        ]
+        known = table.names
+        hosts = [known[r] for r in weighing.rows.tolist()]
+        return list(map(HostPriority, hosts, weighing.scores.tolist()))
 
     def preempt(self, args: ExtenderPreemptionArgs, pod: Pod) -> ExtenderPreemptionResult:
         """Keep only candidate nodes our filters accept once their victims are gone.

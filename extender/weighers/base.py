@@ -59,8 +59,11 @@ def normalize(
     """Nova's normalize(): map onto [0, 1] between the bounds; all-equal gives zeros."""
     if len(values) == 0:
         return values
-    if minval is not None or maxval is not None:
-        values = np.clip(values, minval, maxval)
+    # np.maximum/np.minimum: the same as np.clip, at a fraction of its call overhead
+    if minval is not None:
+        values = np.maximum(values, minval)
+    if maxval is not None:
+        values = np.minimum(values, maxval)
     lo = float(values.min()) if minval is None else float(minval)
     hi = float(values.max()) if maxval is None else float(maxval)
     if lo == hi:
