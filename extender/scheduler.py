@@ -16,10 +16,19 @@ from .columns import FloatArray, HostTable, IntArray
 from .config import Config
 from .errors import AnnotationError
 from .filters import FILTERS, BaseFilter
-from .request import FORCE_HOSTS, IGNORE_HOSTS, RequestSpec
+from .request import FORCE_HOSTS, IGNORE_HOSTS, SERVER_GROUP_POLICY, RequestSpec
 from .weighers import WEIGHERS, BaseWeigher, normalize
 
 MAX_SCORE = 10
+
+#: What each server-group policy needs enabled; Nova's conductor raises
+#: UnsupportedPolicyException when it is not.
+POLICY_NEEDS = {
+    "affinity": "ServerGroupAffinityFilter",
+    "anti-affinity": "ServerGroupAntiAffinityFilter",
+    "soft-affinity": "ServerGroupSoftAffinityWeigher",
+    "soft-anti-affinity": "ServerGroupSoftAntiAffinityWeigher",
+}
 
 
 @dataclass(slots=True)
@@ -65,6 +74,7 @@ class Scheduler:
             WEIGHERS[n](config.options, m) for n, m in config.weighers.items()
         ]
         self._lo = sum(min(0.0, w.multiplier) for w in self.weighers)
+        self._enabled = {*config.filters, *config.weighers}
         self._hi = sum(max(0.0, w.multiplier) for w in self.weighers)
 
     # -- filtering -------------------------------------------------------------------------
@@ -77,17 +87,23 @@ class Scheduler:
                 result.passed = rows
                 return result
         hosts = table.hosts
+        # The pod's own mistakes, found before any filter runs: every node refuses it.
+        refusal = self._unsupported_policy(spec)
         engaged: list[bool] = []
         for f in self.filters:
+            if refusal is not None:
+                break
             try:
                 engaged.append(f.applies(spec))
             except AnnotationError as exc:
-                # The pod's own mistake, found before any filter runs: every node refuses it.
-                refused = dict.fromkeys((hosts[r].host for r in rows), f"{f.name}: {exc}")
-                result.unresolvable.update(refused)
-                result.steps.append(FilterStep(f.name, len(rows), 0, refused))
-                result.passed = rows[:0]
-                return result
+                refusal = (f.name, f"{f.name}: {exc}")
+        if refusal is not None:
+            step, why = refusal
+            refused = dict.fromkeys((hosts[r].host for r in rows), why)
+            result.unresolvable.update(refused)
+            result.steps.append(FilterStep(step, len(rows), 0, refused))
+            result.passed = rows[:0]
+            return result
         for f, applies in zip(self.filters, engaged, strict=True):
             start = len(rows)
             if not applies:
@@ -118,6 +134,19 @@ class Scheduler:
                 break
         result.passed = rows
         return result
+
+    def _unsupported_policy(self, spec: RequestSpec) -> tuple[str, str] | None:
+        """A server-group policy whose filter or weigher is not enabled would be ignored
+        silently; as Nova refuses such a request, the pod is told instead."""
+        group = spec.instance_group
+        for policy in group.policies if group is not None else ():
+            needed = POLICY_NEEDS[policy]
+            if needed not in self._enabled:
+                return "ServerGroupPolicy", (
+                    f"weighbridge: annotation {SERVER_GROUP_POLICY}: policy {policy!r} needs "
+                    f"{needed}, which this scheduler does not enable"
+                )
+        return None
 
     @staticmethod
     def _force_and_ignore(

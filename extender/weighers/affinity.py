@@ -3,15 +3,28 @@
 
 from __future__ import annotations
 
+import logging
+
 from ..columns import FloatArray, HostTable, IntArray
 from ..hoststate import HostState
+from ..options import Options
 from ..request import RequestSpec
 from .base import BaseWeigher
+
+log = logging.getLogger(__name__)
 
 
 class _SoftAffinityWeigher(BaseWeigher):
     policy = ""
     sign = 1.0
+
+    def __init__(self, options: Options, multiplier: float) -> None:
+        super().__init__(options, multiplier)
+        if multiplier < 0:
+            log.warning(
+                "a negative multiplier turns the policy around; only a positive one is meaningful",
+                extra={"weigher": self.name, "multiplier": multiplier},
+            )
 
     def applies(self, spec: RequestSpec) -> bool:
         group = spec.instance_group

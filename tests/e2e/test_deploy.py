@@ -322,7 +322,8 @@ def test_helm_install_upgrade_and_test_hook_objects(crds: ControlPlane) -> None:
     """
     namespace = restricted_namespace(crds)
     release = f"hi{uuid.uuid4().hex[:6]}"
-    crds.helm("install", release, str(CHART), "-n", namespace, "--skip-crds")
+    installed = crds.helm("install", release, str(CHART), "-n", namespace, "--skip-crds")
+    assert "No scheduler calls the extender yet" in installed.stdout  # NOTES.txt
     status = crds.helm("status", release, "-n", namespace, "-o", "yaml").stdout
     assert yaml.safe_load(status)["info"]["status"] == "deployed"
     deployment = crds.request(
@@ -331,7 +332,7 @@ def test_helm_install_upgrade_and_test_hook_objects(crds: ControlPlane) -> None:
     assert deployment["spec"]["replicas"] == 2
     before = deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
 
-    crds.helm(
+    upgraded = crds.helm(
         "upgrade",
         release,
         str(CHART),
@@ -343,6 +344,7 @@ def test_helm_install_upgrade_and_test_hook_objects(crds: ControlPlane) -> None:
         "--set",
         "scheduler.enabled=true",
     )
+    assert "schedulerName: weighbridge-scheduler" in upgraded.stdout
     deployment = crds.request(
         "GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{release}-weighbridge"
     )

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from extender.cache.state import ClusterState
-from extender.config import Config
+from extender.config import DEFAULT_WEIGHERS, Config
 from extender.filters import FILTERS
 from extender.hoststate import AGGREGATE_LABEL_PREFIX, HostState
 from extender.objects import KINDS, HostAggregate, Node, NodeResourceTopology, Pod
@@ -211,8 +211,11 @@ def scheduler(
     weighers: Mapping[str, float] | None = None,
     options: Options | None = None,
 ) -> Scheduler:
+    """A scheduler with these filters and weighers (by default Nova's weighers, which the
+    soft server-group policies need enabled)."""
+    chosen = DEFAULT_WEIGHERS if weighers is None else weighers
     return Scheduler(
-        Config(filters=list(filters), weighers=dict(weighers or {}), options=options or Options())
+        Config(filters=list(filters), weighers=dict(chosen), options=options or Options())
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -16,9 +17,11 @@ from catalogue_factories import (
     raw,
     request,
     run,
+    scheduler,
     weigh,
 )
 
+from extender.config import DEFAULT_WEIGHERS
 from extender.request import HINTS, SERVER_GROUP_LABEL, SERVER_GROUP_POLICY
 
 GROUP_FILTERS = ["ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter"]
@@ -278,3 +281,38 @@ def test_bad_network_refuses_every_node() -> None:
         "SimpleCIDRAffinityFilter: annotation weighbridge.io/hints: build_near_host_ip "
         "'10.8.1.300' with cidr '/24' is not a network ('10.8.1.300/24')"
     }
+
+
+@pytest.mark.parametrize(
+    ("policy", "needed"),
+    [
+        ("affinity", "ServerGroupAffinityFilter"),
+        ("anti-affinity", "ServerGroupAntiAffinityFilter"),
+        ("soft-affinity", "ServerGroupSoftAffinityWeigher"),
+        ("soft-anti-affinity", "ServerGroupSoftAntiAffinityWeigher"),
+    ],
+)
+def test_a_policy_whose_filter_or_weigher_is_off_is_refused(policy: str, needed: str) -> None:
+    """Nova's UnsupportedPolicyException: never a silent pass."""
+    state = _groups_cluster()
+    everything = [*GROUP_FILTERS, "RamFilter"]
+    filters = [f for f in everything if f != needed]
+    weighers = {n: 1.0 for n in DEFAULT_WEIGHERS if n != needed}
+    table = state.table
+    result = scheduler(filters, weighers).filter(
+        table, table.rows()[0], request(state, _asking(policy))
+    )
+    assert len(result.passed) == 0
+    assert result.steps[0].name == "ServerGroupPolicy"
+    assert set(result.unresolvable.values()) == {
+        f"weighbridge: annotation weighbridge.io/server-group-policy: policy {policy!r} needs "
+        f"{needed}, which this scheduler does not enable"
+    }
+    enabled = scheduler(everything).filter(table, table.rows()[0], request(state, _asking(policy)))
+    assert len(enabled.passed) > 0
+
+
+def test_a_negative_soft_multiplier_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        scheduler(weighers={"ServerGroupSoftAffinityWeigher": -1.0, "RAMWeigher": -1.0})
+    assert [r.weigher for r in caplog.records] == ["ServerGroupSoftAffinityWeigher"]  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@ feeds them (Extender.bind_failed) and read through build_request_spec."""
 
 from __future__ import annotations
 
+import pytest
 from catalogue_factories import as_pod, cluster, node, passing, pod, request, scheduler, weigh
 
 from extender.cache.failures import FailureLog
@@ -140,6 +141,18 @@ def test_build_failure_weigher() -> None:
     w, order = weigh({"BuildFailureWeigher": 1000.0}, ext.state, pod())
     assert order == ["n1", "n2", "n3"]
     assert w.weights.tolist() == [0.0, -1000 / 3, -1000.0]
+
+
+def test_build_failure_weigher_nova_case() -> None:
+    """Rocky's test: multiplier 1000, failed builds 0/1/10/100 give 0/-10/-100/-1000."""
+    state = cluster(*(node(f"n{i}") for i in range(4)))
+    ext = Extender(state, scheduler())
+    for name, count in (("n1", 1), ("n2", 10), ("n3", 100)):
+        for i in range(count):
+            ext.bind_failed(f"pod-{name}-{i}", name)
+    w, order = weigh({"BuildFailureWeigher": 1000.0}, state, pod())
+    assert order == ["n0", "n1", "n2", "n3"]
+    assert w.weights.tolist() == pytest.approx([0.0, -10.0, -100.0, -1000.0])
 
 
 def test_a_successful_bind_resets_the_node() -> None:
