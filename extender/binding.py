@@ -10,6 +10,7 @@ BuildFailureWeigher.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -29,6 +30,57 @@ FailureHook = Callable[[str, str], None]
 PodLookup = Callable[[str], PodInfo | None]
 
 
+class BindBarrier:
+    """Lets a filter call wait for the binds of pods filtered just before it.
+
+    kube-scheduler binds in a goroutine of its own and starts the next pod's scheduling
+    cycle at once, so the next /filter can arrive before the previous pod's /bind: without
+    this, both pods would be weighed against the same free capacity. A filter waits (up to
+    `wait_seconds`) while other pods it passed recently have not been bound yet; pods that
+    never get bound (kube-scheduler chose not to) stop counting after `stale_seconds`. The
+    barrier only engages while binds keep arriving (one in the last `engaged_seconds`), so a
+    kube-scheduler that does not use the bind verb never waits.
+    """
+
+    def __init__(
+        self, wait_seconds: float, stale_seconds: float = 2.0, engaged_seconds: float = 60.0
+    ) -> None:
+        self.wait_seconds = wait_seconds
+        self.stale_seconds = stale_seconds
+        self.engaged_seconds = engaged_seconds
+        self.inflight: dict[str, float] = {}
+        self.last_bind = float("-inf")
+        self._changed = asyncio.Event()
+
+    def filtered(self, uid: str) -> None:
+        """A filter call passed nodes for `uid`: a bind for it may follow."""
+        self.inflight[uid] = time.monotonic()
+
+    def bound(self, uid: str) -> None:
+        self.last_bind = time.monotonic()
+        self.inflight.pop(uid, None)
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait(self, uid: str) -> None:
+        """Return once no other recently filtered pod awaits its bind, or on timeout."""
+        start = time.monotonic()
+        if self.wait_seconds <= 0 or start - self.last_bind > self.engaged_seconds:
+            return
+        deadline = start + self.wait_seconds
+        while True:
+            now = time.monotonic()
+            stale = [u for u, at in self.inflight.items() if now - at > self.stale_seconds]
+            for u in stale:
+                del self.inflight[u]
+            if not any(u != uid for u in self.inflight) or now >= deadline:
+                return
+            try:
+                await asyncio.wait_for(self._changed.wait(), deadline - now)
+            except TimeoutError:
+                return
+
+
 class Binder:
     """Binds pods through the API and keeps the cache's assumptions."""
 
@@ -39,15 +91,23 @@ class Binder:
         lookup: PodLookup,
         on_failure: FailureHook,
         assume_seconds: float,
+        barrier: BindBarrier,
     ) -> None:
         self.api = api
         self.state = state
         self.lookup = lookup
         self.on_failure = on_failure
         self.assume_seconds = assume_seconds
+        self.barrier = barrier
 
     async def bind(self, args: ExtenderBindingArgs) -> ExtenderBindingResult:
         uid = args.PodUID or f"{args.PodNamespace}/{args.PodName}"
+        try:
+            return await self._bind(uid, args)
+        finally:
+            self.barrier.bound(uid)
+
+    async def _bind(self, uid: str, args: ExtenderBindingArgs) -> ExtenderBindingResult:
         path = f"/api/v1/namespaces/{args.PodNamespace}/pods/{args.PodName}/binding"
         body = {
             "apiVersion": "v1",

@@ -67,6 +67,14 @@ class BindSettings(BaseModel):
         description="How long a pod this extender bound counts on its node before the pod "
         "watch confirms it; an assumption never confirmed is dropped after this.",
     )
+    wait_for_binds_seconds: float = Field(
+        0.5,
+        ge=0,
+        description="kube-scheduler binds asynchronously, so a filter call can arrive before "
+        "the previous pod's bind: it waits up to this long for pending binds so that both "
+        "pods are not placed on the same free capacity. 0 turns the wait off. Only used "
+        "once bind calls have been received.",
+    )
 
 
 class Config(BaseModel):

@@ -39,6 +39,12 @@ def pod_resources(pod: Pod) -> PodResources:
         raise ObjectError(pod_where(pod), str(exc)) from None
 
 
+def pod_uid(pod: Pod) -> str:
+    """A pod's key in the cache: its UID, or namespace/name where a snapshot has no UID."""
+    meta = pod.metadata
+    return meta.uid or f"{meta.namespace}/{meta.name}"
+
+
 def pod_where(pod: Pod) -> str:
     return f"Pod {pod.metadata.namespace}/{pod.metadata.name}"
 
@@ -51,7 +57,7 @@ def pod_info(pod: Pod) -> PodInfo:
     """The lean record a HostState keeps for a pod bound to it."""
     meta = pod.metadata
     return PodInfo(
-        uid=meta.uid or f"{meta.namespace}/{meta.name}",
+        uid=pod_uid(pod),
         namespace=meta.namespace,
         name=meta.name,
         resources=pod_resources(pod),

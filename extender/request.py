@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from .errors import AnnotationError, ObjectError
 from .hoststate import is_device_resource
 from .objects import Pod
-from .pods import FLAVOR_ANNOTATION, first_image, pod_resources
+from .pods import FLAVOR_ANNOTATION, first_image, pod_resources, pod_uid
 from .resources import CPU, EPHEMERAL, MEMORY, PodResources
 
 PREFIX = "weighbridge.io/"
@@ -173,9 +173,7 @@ def _numa_policy(annotations: dict[str, str]) -> str | None:
     policy = annotations.get(NUMA_POLICY)
     if policy is None or policy in NUMA_POLICIES:
         return policy
-    raise AnnotationError(
-        NUMA_POLICY, f"unknown policy {policy!r}; use {', '.join(NUMA_POLICIES)}"
-    )
+    raise AnnotationError(NUMA_POLICY, f"unknown policy {policy!r}; use {', '.join(NUMA_POLICIES)}")
 
 
 def _group(pod: Pod, lookup: GroupLookup | None) -> InstanceGroup | None:
@@ -208,7 +206,7 @@ def build_request_spec(
     meta = pod.metadata
     ann = meta.annotations
     resources = pod_resources(pod)
-    uid = meta.uid or f"{meta.namespace}/{meta.name}"
+    uid = pod_uid(pod)
     image_properties = _json_object(ann, IMAGE_PROPERTIES)
     if not meta.name and not meta.uid:
         raise ObjectError("Pod", "has neither metadata.name nor metadata.uid")

@@ -19,6 +19,7 @@ from . import metrics
 from .binding import Binder
 from .errors import AnnotationError, NotSyncedError, ObjectError, WireError
 from .explain import report
+from .pods import pod_uid
 from .verbs import Extender
 from .wire import (
     ExtenderFilterResult,
@@ -77,12 +78,20 @@ def _verb(
     return handler
 
 
-def _filter(request: web.Request, body: bytes) -> Any:
+async def _filter(request: web.Request, body: bytes) -> Any:
     args, pod, names = decode_args(body)
     missing = request.app[READINESS]()
     if missing is not None:
         return ExtenderFilterResult(Error=f"weighbridge: not ready: {missing}")
-    return request.app[EXTENDER].filter(args, pod, names)
+    binder = request.app.get(BINDER)
+    if binder is None:
+        return request.app[EXTENDER].filter(args, pod, names)
+    uid = pod_uid(pod)
+    await binder.barrier.wait(uid)
+    result = request.app[EXTENDER].filter(args, pod, names)
+    if result.NodeNames or (result.Nodes is not None and result.Nodes.items):
+        binder.barrier.filtered(uid)
+    return result
 
 
 def _prioritize(request: web.Request, body: bytes) -> Any:

@@ -22,6 +22,7 @@ import msgspec
 from .. import metrics
 from ..errors import ObjectError
 from ..objects import HostAggregate, KubeObject, Node, Pod
+from ..pods import pod_uid
 from .kubeapi import HOST_AGGREGATES, NODES, PODS, ApiError, KubeApi, Resource
 from .state import ClusterState
 
@@ -178,9 +179,7 @@ class Informer(Generic[T]):
             "timeoutSeconds": str(self.WATCH_SECONDS),
         }
         try:
-            async for line in self.api.stream(
-                self.resource.path, params, self.WATCH_SECONDS + 30
-            ):
+            async for line in self.api.stream(self.resource.path, params, self.WATCH_SECONDS + 30):
                 self.handle_event(line)
         except ApiError as exc:
             if exc.status == 410:
@@ -214,10 +213,6 @@ class Informer(Generic[T]):
             log.warning("skipped object", extra={"kind": self._label, "error": str(exc)})
 
 
-def pod_key(pod: Pod) -> str:
-    return pod.metadata.uid or f"{pod.metadata.namespace}/{pod.metadata.name}"
-
-
 class LiveCache:
     """The informers for Nodes, Pods and HostAggregates over one ClusterState."""
 
@@ -245,9 +240,9 @@ class LiveCache:
                 Pod,
                 Handlers(
                     s.upsert_pod,
-                    lambda p: s.delete_pod(pod_key(p)),
+                    lambda p: s.delete_pod(pod_uid(p)),
                     s.pod_keys,
-                    pod_key,
+                    pod_uid,
                     s.delete_pod,
                 ),
             ),

@@ -25,7 +25,7 @@ from ..hoststate import (
 )
 from ..objects import HostAggregate, Node, NodeResourceTopology, Pod
 from ..options import Options
-from ..pods import pod_info
+from ..pods import pod_info, pod_uid
 from ..request import SERVER_GROUP_LABEL, InstanceGroup, RetryInfo
 from .failures import FailureLog
 
@@ -159,7 +159,7 @@ class ClusterState:
 
     def upsert_pod(self, pod: Pod) -> None:
         """A pod consumes its node while it is bound and not terminal."""
-        uid = pod.metadata.uid or f"{pod.metadata.namespace}/{pod.metadata.name}"
+        uid = pod_uid(pod)
         node = pod.spec.node_name
         if pod_is_terminal(pod):
             self.delete_pod(uid)
