@@ -49,6 +49,9 @@ class Resource:
 NODES = Resource("Node", "", "v1", "nodes")
 PODS = Resource("Pod", "", "v1", "pods")
 HOST_AGGREGATES = Resource("HostAggregate", "weighbridge.io", "v1alpha1", "hostaggregates")
+NODE_RESOURCE_TOPOLOGIES = Resource(
+    "NodeResourceTopology", "topology.node.k8s.io", "v1alpha2", "noderesourcetopologies"
+)
 
 
 def load_configuration(kubeconfig: str | None) -> k8s_client.Configuration:

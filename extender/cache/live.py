@@ -21,9 +21,17 @@ import msgspec
 
 from .. import metrics
 from ..errors import ObjectError
-from ..objects import HostAggregate, KubeObject, Node, Pod
+from ..objects import HostAggregate, KubeObject, Node, NodeResourceTopology, Pod
 from ..pods import pod_uid
-from .kubeapi import HOST_AGGREGATES, NODES, PODS, ApiError, KubeApi, Resource
+from .kubeapi import (
+    HOST_AGGREGATES,
+    NODE_RESOURCE_TOPOLOGIES,
+    NODES,
+    PODS,
+    ApiError,
+    KubeApi,
+    Resource,
+)
 from .state import ClusterState
 
 log = logging.getLogger(__name__)
@@ -73,6 +81,20 @@ class Handlers(Generic[T]):
     keys: Callable[[], set[str]]
     key: Callable[[T], str]
     delete_key: Callable[[str], object]
+
+    @classmethod
+    def by_name(
+        cls,
+        upsert: Callable[[T], object],
+        delete_name: Callable[[str], object],
+        keys: Callable[[], set[str]],
+    ) -> Handlers[T]:
+        """Handlers for a cluster-scoped kind the cache keys by object name."""
+        return cls(upsert, lambda o: delete_name(o.metadata.name), keys, _name, delete_name)
+
+
+def _name(obj: KubeObject) -> str:
+    return obj.metadata.name
 
 
 class Informer(Generic[T]):
@@ -226,13 +248,7 @@ class LiveCache:
                 api,
                 NODES,
                 Node,
-                Handlers(
-                    s.upsert_node,
-                    lambda n: s.delete_node(n.metadata.name),
-                    lambda: set(s.table.index),
-                    lambda n: n.metadata.name,
-                    s.delete_node,
-                ),
+                Handlers.by_name(s.upsert_node, s.delete_node, lambda: set(s.table.index)),
             ),
             Informer(
                 api,
@@ -250,12 +266,17 @@ class LiveCache:
                 api,
                 HOST_AGGREGATES,
                 HostAggregate,
-                Handlers(
-                    s.upsert_aggregate,
-                    lambda a: s.delete_aggregate(a.metadata.name),
-                    lambda: set(s.aggregate_objects),
-                    lambda a: a.metadata.name,
-                    s.delete_aggregate,
+                Handlers.by_name(
+                    s.upsert_aggregate, s.delete_aggregate, lambda: set(s.aggregate_objects)
+                ),
+                optional=True,
+            ),
+            Informer(
+                api,
+                NODE_RESOURCE_TOPOLOGIES,
+                NodeResourceTopology,
+                Handlers.by_name(
+                    s.upsert_numa_topology, s.delete_numa_topology, lambda: set(s.numa)
                 ),
                 optional=True,
             ),

@@ -22,7 +22,6 @@ EXTENDER_RULES = {
     ("", "pods", "list"),
     ("", "pods", "watch"),
     ("", "pods/binding", "create"),
-    ("", "events", "create"),
     ("weighbridge.io", "hostaggregates", "list"),
     ("weighbridge.io", "hostaggregates", "watch"),
     ("topology.node.k8s.io", "noderesourcetopologies", "list"),

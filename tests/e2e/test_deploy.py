@@ -198,13 +198,13 @@ EXTENDER_MAY = [
     ("list", "pods", ALL),
     ("watch", "pods", ALL),
     ("create", "pods/binding", OTHER),
-    ("create", "events", OTHER),
     ("list", "weighbridge.io/hostaggregates", ALL),
     ("watch", "weighbridge.io/hostaggregates", ALL),
     ("list", "topology.node.k8s.io/noderesourcetopologies", ALL),
     ("watch", "topology.node.k8s.io/noderesourcetopologies", ALL),
 ]
 EXTENDER_MAY_NOT = [
+    ("create", "events", OTHER),
     ("get", "secrets", MINE),
     ("list", "secrets", ALL),
     ("get", "secrets", "kube-system"),

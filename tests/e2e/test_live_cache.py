@@ -290,7 +290,10 @@ def test_readiness_follows_the_first_sync(control_plane: ControlPlane, tmp_path:
     async def scenario() -> None:
         api = KubeApi(load_configuration(str(control_plane.kubeconfig_path)))
         cache = LiveCache(api, ClusterState(Options()))
-        assert cache.not_ready() == "cache not synced yet: nodes, pods, hostaggregates"
+        assert (
+            cache.not_ready()
+            == "cache not synced yet: nodes, pods, hostaggregates, noderesourcetopologies"
+        )
         cache.start()
         try:
             for _ in range(300):
