@@ -133,6 +133,18 @@ def test_stable_ties_among_unequal_hosts() -> None:
     assert order == ["big", "y", "x"]
 
 
+def test_ties_keep_input_order_among_many_hosts() -> None:
+    """Enough hosts that an unstable sort would reorder ties (numpy's introsort does so
+    above 16 elements)."""
+    sizes = ["8Gi", "16Gi", "32Gi"]
+    state = cluster([node(f"n{i:02d}", memory=sizes[i % 3]) for i in range(60)])
+    names = [f"n{i:02d}" for i in range(60)]
+    names = names[1::2] + names[::2]
+    _, order = weigh(state, {"RAMWeigher": 1.0}, names)
+    expected = [n for size in reversed(sizes) for n in names if sizes[int(n[1:]) % 3] == size]
+    assert order == expected
+
+
 def test_a_single_host_runs_no_weigher() -> None:
     state = cluster([node("only", memory="1Gi"), node("other")])
     w, order = weigh(state, {"RAMWeigher": 1.0, "IoOpsWeigher": -1.0}, ["only"])
