@@ -787,7 +787,40 @@ def main() -> None:
             http = over_http(cluster, workdir, args.budget, args.quick, notes)
             print_figures("over HTTP on loopback, one keep-alive connection:", http)
             print("\n".join(notes))
+            last = {f.label: f for f in [*timing, *memory, *http]}
+    print_targets(last)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
+
+
+#: The issue's targets, for the largest cache measured: figure, statistic, limit, unit.
+TARGETS = [
+    (f"HTTP /filter, {CANDIDATES} names", "p50", 0.5, "ms"),
+    (f"HTTP /filter, {CANDIDATES} names", "p99", 2.0, "ms"),
+    (f"calls per server CPU-second, /filter {CANDIDATES} names", "min", 2000.0, "calls/s"),
+    ("filter+weigh, all 5000 hosts", "p50", 1.0, "ms"),
+    (f"HTTP /filter, {CANDIDATES} full Nodes", "p50", 10.0, "ms"),
+    ("cache memory per 1,000 nodes", "max", 5.0, "MB"),
+    ("cache memory per 1,000 pods", "max", 1.5, "MB"),
+]
+
+
+def print_targets(figures: dict[str, Figure]) -> None:
+    print("\ntargets (the issue's, on the largest cache measured):")
+    for label, stat, limit, unit in TARGETS:
+        figure = figures.get(label)
+        if figure is None:
+            continue
+        if isinstance(figure.ours, float):
+            value = figure.ours
+        else:
+            p50, p99 = quantiles(figure.ours)
+            value = p50 if stat == "p50" else p99
+        met = value >= limit if stat == "min" else value <= limit
+        bound = ">=" if stat == "min" else "<="
+        print(
+            f"  {label + ' ' + (stat if stat in ('p50', 'p99') else ''):<60} "
+            f"{value:>9.3f} {unit:<8} target {bound} {limit:g}: {'met' if met else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":
