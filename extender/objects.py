@@ -142,10 +142,16 @@ class NodeResourceTopology(KubeObject):
     kind: str = "NodeResourceTopology"
 
 
+class NameOnly(_Kube):
+    """metadata.name alone: decoding skips labels and annotations instead of building them."""
+
+    name: str = ""
+
+
 class NodeName(_Kube):
     """Just the name of a Node, for requests that carry whole Nodes we do not need."""
 
-    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
+    metadata: NameOnly = msgspec.field(default_factory=NameOnly)
 
 
 KINDS: dict[str, type[Node] | type[Pod] | type[HostAggregate] | type[NodeResourceTopology]] = {
