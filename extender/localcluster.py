@@ -715,6 +715,17 @@ class ControlPlane:
             raise ControlPlaneError(f"{method} {path}: {exc}", component="api") from exc
         return json.loads(raw) if raw else None
 
+    def install_crds(self) -> None:
+        """Install the chart's CRDs (HostAggregate) and wait until they are served."""
+        for crd in sorted((REPO_ROOT / "charts" / "weighbridge" / "crds").glob("*.yaml")):
+            self.kubectl("apply", "--server-side", "-f", str(crd))
+        self.kubectl(
+            "wait",
+            "--for=condition=Established",
+            "crd/hostaggregates.weighbridge.io",
+            "--timeout=60s",
+        )
+
     def scheduler_url(self, proc: ManagedProcess) -> str:
         """Base URL of a scheduler's secure port (self-signed; use the admin token)."""
         return f"https://127.0.0.1:{proc.port}"

@@ -22,7 +22,7 @@ import yaml
 
 from .demo import example_path
 from .explain import render
-from .localcluster import REPO_ROOT, ControlPlane, ManagedProcess, binaries_dir, free_port
+from .localcluster import ControlPlane, ManagedProcess, binaries_dir, free_port
 
 SCHEDULER_CONFIG = """\
 apiVersion: kubescheduler.config.k8s.io/v1
@@ -53,14 +53,7 @@ def _objects(path: Path) -> list[dict[str, Any]]:
 
 def _create_example_cluster(plane: ControlPlane) -> int:
     """HostAggregates and Nodes of the bundled example (its pods are left out)."""
-    for crd in sorted((REPO_ROOT / "charts" / "weighbridge" / "crds").glob("*.yaml")):
-        plane.kubectl("apply", "--server-side", "-f", str(crd))
-    plane.kubectl(
-        "wait",
-        "--for=condition=Established",
-        "crd/hostaggregates.weighbridge.io",
-        "--timeout=60s",
-    )
+    plane.install_crds()
     nodes = 0
     for obj in _objects(example_path("cluster.yaml")):
         if obj["kind"] == "HostAggregate":

@@ -84,19 +84,9 @@ def read_objects(paths: Iterable[str | Path]) -> list[Object]:
 
 def load_snapshot(paths: Iterable[str | Path], options: Options | None = None) -> ClusterState:
     """Build a ClusterState from snapshot files: aggregates, then nodes, then pods."""
-    objects = read_objects(paths)
     state = ClusterState(options)
-    order: dict[type, int] = {HostAggregate: 0, Node: 1, NodeResourceTopology: 2, Pod: 3}
-    for obj in sorted(objects, key=lambda o: order[type(o)]):
-        try:
-            if isinstance(obj, HostAggregate):
-                state.upsert_aggregate(obj)
-            elif isinstance(obj, Node):
-                state.upsert_node(obj)
-            elif isinstance(obj, NodeResourceTopology):
-                state.upsert_numa_topology(obj)
-            else:
-                state.upsert_pod(obj)
-        except ObjectError as exc:
-            raise SnapshotError(f"snapshot: {exc}") from None
+    try:
+        state.load(read_objects(paths))
+    except ObjectError as exc:
+        raise SnapshotError(f"snapshot: {exc}") from None
     return state

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..columns import HostTable
@@ -40,6 +41,9 @@ class Placement:
     info: PodInfo
 
 
+_LOAD_ORDER: dict[type, int] = {HostAggregate: 0, Node: 1, NodeResourceTopology: 2, Pod: 3}
+
+
 class ClusterState:
     """HostStates for all nodes, the pods that consume them, aggregates and server groups."""
 
@@ -64,6 +68,19 @@ class ClusterState:
         self.pending: dict[str, PodInfo] = {}
         #: pods this extender bound and has not yet seen bound, with their deadlines
         self.assumed: dict[str, float] = {}
+
+    def load(self, objects: Iterable[Node | Pod | HostAggregate | NodeResourceTopology]) -> None:
+        """Apply a whole list of objects (a snapshot, a fresh LIST) in the order that lets
+        each find what it refers to: aggregates, nodes, their topologies, then pods."""
+        for obj in sorted(objects, key=lambda o: _LOAD_ORDER[type(o)]):
+            if isinstance(obj, HostAggregate):
+                self.upsert_aggregate(obj)
+            elif isinstance(obj, Node):
+                self.upsert_node(obj)
+            elif isinstance(obj, NodeResourceTopology):
+                self.upsert_numa_topology(obj)
+            else:
+                self.upsert_pod(obj)
 
     # -- nodes -----------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ import yaml
 
 from extender.localcluster import ControlPlane, free_port
 
-REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
 
@@ -145,18 +144,6 @@ def events_for(plane: ControlPlane, namespace: str, name: str) -> list[str]:
         f"?fieldSelector=regarding.name%3D{name}",
     )
     return found + [e.get("note", "") for e in new["items"]]
-
-
-def install_crds(plane: ControlPlane) -> None:
-    """The HostAggregate CRD exactly as the chart ships it."""
-    for crd in sorted((REPO / "charts" / "weighbridge" / "crds").glob("*.yaml")):
-        plane.kubectl("apply", "--server-side", "-f", str(crd))
-    plane.kubectl(
-        "wait",
-        "--for=condition=Established",
-        "crd/hostaggregates.weighbridge.io",
-        "--timeout=60s",
-    )
 
 
 class Weighbridge:

@@ -21,47 +21,13 @@ from extender.localcluster import (
     helm_binary,
 )
 
+from .kube import make_node
+
 pytestmark = pytest.mark.e2e
 
 
 def _name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def make_node(plane: ControlPlane, name: str, cpu: str = "4", memory: str = "32Gi") -> None:
-    """Create a Ready node with allocatable resources, as scheduler_perf's templates do."""
-    resources = {"cpu": cpu, "memory": memory, "pods": "110"}
-    plane.request(
-        "POST",
-        "/api/v1/nodes",
-        {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
-            "spec": {},
-        },
-    )
-    # Status is written through its subresource, whatever create did with it.
-    plane.request(
-        "PATCH",
-        f"/api/v1/nodes/{name}/status",
-        {
-            "status": {
-                "capacity": resources,
-                "allocatable": resources,
-                "phase": "Running",
-                "conditions": [
-                    {
-                        "type": "Ready",
-                        "status": "True",
-                        "reason": "KubeletReady",
-                        "message": "fake node, no kubelet",
-                        "lastHeartbeatTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    }
-                ],
-            }
-        },
-    )
 
 
 def make_pod(plane: ControlPlane, namespace: str, name: str, **spec: Any) -> dict[str, Any]:
@@ -130,7 +96,7 @@ def test_restart_apiserver_keeps_state_and_scheduler_recovers(
         assert control_plane.apiserver_port == old_port
         assert elapsed < 30, f"restart took {elapsed:.1f}s"
         got = control_plane.request("GET", f"/api/v1/nodes/{node}")
-        assert got["status"]["allocatable"]["cpu"] == "4"
+        assert got["status"]["allocatable"]["cpu"] == "8"
         # A fresh client (kubectl) still trusts the server, and writes work.
         control_plane.kubectl("create", "configmap", "after-restart", "-n", namespace)
 

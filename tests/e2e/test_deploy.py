@@ -25,7 +25,7 @@ from deploy.chart import CHART, DEPLOY, VARIANTS, pod_specs, render, scheduler_c
 
 from extender.localcluster import ApiError, ControlPlane
 
-from .kube import Weighbridge, install_crds, make_node, pod_body, wait_bound, wait_for
+from .kube import Weighbridge, make_node, pod_body, wait_bound, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +43,7 @@ RESTRICTED = {
 @pytest.fixture(scope="module")
 def crds(control_plane: ControlPlane) -> ControlPlane:
     """The chart's CRD, installed for real, and stand-ins for the operators' kinds."""
-    install_crds(control_plane)
+    control_plane.install_crds()
     for group, version, kind, plural in STAND_IN_CRDS:
         crd = {
             "apiVersion": "apiextensions.k8s.io/v1",

@@ -27,7 +27,6 @@ from .kube import (
     Weighbridge,
     create_pod,
     events_for,
-    install_crds,
     make_node,
     node_of,
     pod_body,
@@ -52,7 +51,7 @@ RATIO = "weighbridge.io/ram-allocation-ratio"
 def wb(
     control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Weighbridge]:
-    install_crds(control_plane)
+    control_plane.install_crds()
     work = tmp_path_factory.mktemp("wb-live")
     extender = Weighbridge(control_plane.kubeconfig_path, CONFIG, work).start()
     try:
@@ -190,19 +189,15 @@ def test_deleting_a_pod_frees_its_node_in_the_cache(
 def fresh_list_view(plane: ControlPlane) -> dict[str, Any]:
     """What a new LIST of every kind makes of the cluster, through the same ClusterState."""
     state = ClusterState(Options())
-    for kind, path in (
-        (HostAggregate, "/apis/weighbridge.io/v1alpha1/hostaggregates"),
-        (Node, "/api/v1/nodes"),
-        (Pod, "/api/v1/pods"),
-    ):
-        for item in plane.request("GET", path)["items"]:
-            obj = msgspec.convert(item, kind, strict=False)
-            if isinstance(obj, HostAggregate):
-                state.upsert_aggregate(obj)
-            elif isinstance(obj, Node):
-                state.upsert_node(obj)
-            else:
-                state.upsert_pod(obj)
+    state.load(
+        msgspec.convert(item, kind, strict=False)
+        for kind, path in (
+            (HostAggregate, "/apis/weighbridge.io/v1alpha1/hostaggregates"),
+            (Node, "/api/v1/nodes"),
+            (Pod, "/api/v1/pods"),
+        )
+        for item in plane.request("GET", path)["items"]
+    )
     return {h.host: h.summary() for h in state.table.hosts}
 
 

@@ -31,7 +31,6 @@ from extender.localcluster import ControlPlane, ManagedProcess, free_port
 from .kube import (
     Weighbridge,
     get_pod,
-    install_crds,
     make_node,
     pod_body,
     scheduler_config,
@@ -142,7 +141,7 @@ def scraped(
     """Prometheus that has scraped weighbridge through real scheduling traffic."""
     plane = control_plane
     work = tmp_path_factory.mktemp("prometheus")
-    install_crds(plane)
+    plane.install_crds()
     weighbridge = Weighbridge(
         plane.kubeconfig_path, {"options": {"ram_allocation_ratio": 0.5}}, work / "weighbridge"
     ).start()

@@ -14,11 +14,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
+from factories import node_dict
 
 from extender.cache.state import ClusterState
 from extender.config import DEFAULT_WEIGHERS, Config
 from extender.filters import FILTERS
-from extender.hoststate import AGGREGATE_LABEL_PREFIX, HostState
+from extender.hoststate import HostState
 from extender.objects import KINDS, HostAggregate, Node, NodeResourceTopology, Pod
 from extender.options import Options
 from extender.request import RequestSpec, build_request_spec
@@ -27,70 +28,11 @@ from extender.verbs import Extender
 from extender.weighers import WEIGHERS
 from extender.wire import ExtenderArgs, ExtenderFilterResult
 
+#: Nodes are the foundation's builder; the catalogue tests pass them around as dicts.
+node = node_dict
 _uids = itertools.count(1)
 
 Quantities = Mapping[str, str | int | float]
-
-
-def node(
-    name: str,
-    *,
-    cpu: str | int = "8",
-    memory: str = "32Gi",
-    disk: str = "100Gi",
-    pods: str | int = "110",
-    extended: Quantities | None = None,
-    ip: str | None = "10.0.0.1",
-    zone: str | None = None,
-    aggregates: Iterable[str] = (),
-    labels: Mapping[str, str] | None = None,
-    annotations: Mapping[str, str] | None = None,
-    arch: str = "amd64",
-    os: str = "linux",
-    runtime: str = "containerd://1.7.22",
-    kubelet: str = "v1.31.2",
-    ready: bool = True,
-    unschedulable: bool = False,
-) -> dict[str, Any]:
-    """A Ready Node with the well-known labels a kubelet sets."""
-    all_labels = {
-        "kubernetes.io/hostname": name,
-        "kubernetes.io/arch": arch,
-        "kubernetes.io/os": os,
-        **(labels or {}),
-    }
-    if zone is not None:
-        all_labels["topology.kubernetes.io/zone"] = zone
-    for agg in aggregates:
-        all_labels[AGGREGATE_LABEL_PREFIX + agg] = "true"
-    allocatable = {
-        "cpu": cpu,
-        "memory": memory,
-        "ephemeral-storage": disk,
-        "pods": pods,
-        **(extended or {}),
-    }
-    addresses = [{"type": "Hostname", "address": name}]
-    if ip is not None:
-        addresses.append({"type": "InternalIP", "address": ip})
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": name, "labels": all_labels, "annotations": dict(annotations or {})},
-        "spec": {"unschedulable": True} if unschedulable else {},
-        "status": {
-            "allocatable": allocatable,
-            "capacity": allocatable,
-            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
-            "addresses": addresses,
-            "nodeInfo": {
-                "kubeletVersion": kubelet,
-                "architecture": arch,
-                "operatingSystem": os,
-                "containerRuntimeVersion": runtime,
-            },
-        },
-    }
 
 
 def pod(
@@ -164,17 +106,7 @@ def decode(obj: Mapping[str, Any]) -> Node | Pod | HostAggregate | NodeResourceT
 def cluster(*objects: Mapping[str, Any], options: Options | None = None) -> ClusterState:
     """A ClusterState fed with the objects: aggregates, nodes, topologies, then pods."""
     state = ClusterState(options)
-    order = {"HostAggregate": 0, "Node": 1, "NodeResourceTopology": 2, "Pod": 3}
-    for obj in sorted(objects, key=lambda o: order[o["kind"]]):
-        decoded = decode(obj)
-        if isinstance(decoded, HostAggregate):
-            state.upsert_aggregate(decoded)
-        elif isinstance(decoded, Node):
-            state.upsert_node(decoded)
-        elif isinstance(decoded, NodeResourceTopology):
-            state.upsert_numa_topology(decoded)
-        else:
-            state.upsert_pod(decoded)
+    state.load(decode(obj) for obj in objects)
     return state
 
 

@@ -38,9 +38,19 @@ def node_dict(
     aggregates: Iterable[str] = (),
     labels: Mapping[str, str] | None = None,
     annotations: Mapping[str, str] | None = None,
+    arch: str = "amd64",
+    os: str = "linux",
+    runtime: str = "containerd://1.7.22",
+    kubelet: str = "v1.31.2",
 ) -> dict[str, Any]:
-    """A Node as the API server returns it; `ready=None` leaves out the Ready condition."""
-    all_labels = {"kubernetes.io/hostname": name, **(labels or {})}
+    """A Node as the API server returns it, with the well-known labels a kubelet sets;
+    `ready=None` leaves out the Ready condition."""
+    all_labels = {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/arch": arch,
+        "kubernetes.io/os": os,
+        **(labels or {}),
+    }
     if zone is not None:
         all_labels[ZONE_LABEL] = zone
     for agg in aggregates:
@@ -69,10 +79,10 @@ def node_dict(
             "conditions": conditions,
             "addresses": addresses,
             "nodeInfo": {
-                "kubeletVersion": "v1.31.2",
-                "architecture": "amd64",
-                "operatingSystem": "linux",
-                "containerRuntimeVersion": "containerd://1.7.22",
+                "kubeletVersion": kubelet,
+                "architecture": arch,
+                "operatingSystem": os,
+                "containerRuntimeVersion": runtime,
             },
         },
     }
@@ -171,10 +181,5 @@ def cluster(
 ) -> ClusterState:
     """A ClusterState fed in the snapshot's order: aggregates, nodes, pods."""
     state = ClusterState(options)
-    for agg in aggregates:
-        state.upsert_aggregate(agg)
-    for n in nodes:
-        state.upsert_node(n)
-    for p in pods:
-        state.upsert_pod(p)
+    state.load([*aggregates, *nodes, *pods])
     return state
