@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -14,6 +15,8 @@ from extender.localcluster import helm_binary
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "weighbridge"
 DEPLOY = REPO / "deploy"
+ALERTS = DEPLOY / "prometheus" / "alerts.yaml"
+DASHBOARD = DEPLOY / "grafana" / "weighbridge-dashboard.json"
 
 #: Every option docs/install.md documents, as values; each must lint, render and be
 #: accepted by the API server.
@@ -149,3 +152,20 @@ def scheduler_config(docs: list[dict[str, Any]]) -> dict[str, Any]:
         find(docs, "ConfigMap", "-scheduler")["data"]["config.yaml"]
     )
     return config
+
+
+def dashboard_targets() -> list[tuple[str, dict[str, Any]]]:
+    """Every query target of the Grafana dashboard, with its panel's title."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [
+        (panel["title"], target)
+        for panel in dashboard["panels"]
+        if panel["type"] != "row"
+        for target in panel["targets"]
+    ]
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    """Every rule of the shipped Prometheus alerts."""
+    groups = yaml.safe_load(ALERTS.read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"]]

@@ -21,10 +21,8 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from extender import metrics
 
-from .chart import CHART, DEPLOY
+from .chart import ALERTS, CHART, DASHBOARD, alert_rules, dashboard_targets
 
-ALERTS = DEPLOY / "prometheus" / "alerts.yaml"
-DASHBOARD = DEPLOY / "grafana" / "weighbridge-dashboard.json"
 METRIC_NAME = re.compile(r"\b(weighbridge_[a-z_]+)\b")
 SUFFIXES = {
     "counter": ("_total",),
@@ -50,21 +48,6 @@ def exported_series() -> dict[str, str]:
                 for suffix in SUFFIXES[family.type]:
                     names[family.name + suffix] = family.name
     return names
-
-
-def dashboard_targets() -> list[tuple[str, dict[str, Any]]]:
-    dashboard = json.loads(DASHBOARD.read_text())
-    return [
-        (panel["title"], target)
-        for panel in dashboard["panels"]
-        if panel["type"] != "row"
-        for target in panel["targets"]
-    ]
-
-
-def alert_rules() -> list[dict[str, Any]]:
-    groups = yaml.safe_load(ALERTS.read_text())["groups"]
-    return [rule for group in groups for rule in group["rules"]]
 
 
 def test_promtool_accepts_the_rules() -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
-from deploy.chart import DEPLOY
+from deploy.chart import ALERTS, alert_rules, dashboard_targets
 
 from extender.localcluster import ControlPlane, ManagedProcess, free_port
 
@@ -40,8 +40,6 @@ from .kube import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.prometheus]
 
-ALERTS = DEPLOY / "prometheus" / "alerts.yaml"
-DASHBOARD = DEPLOY / "grafana" / "weighbridge-dashboard.json"
 SCHEDULER = "prometheus-test"
 #: Grafana's variables, as the dashboard's defaults resolve them for this one job.
 VARIABLES = {"$__rate_interval": "2m", "$job": "weighbridge", "$instance": ".*"}
@@ -115,18 +113,10 @@ def resolve(expr: str) -> str:
 
 
 def dashboard_queries() -> list[tuple[str, str]]:
-    dashboard = json.loads(DASHBOARD.read_text())
     return [
-        (f"{panel['title']} [{target['refId']}]", resolve(target["expr"]))
-        for panel in dashboard["panels"]
-        if panel["type"] != "row"
-        for target in panel["targets"]
+        (f"{title} [{target['refId']}]", resolve(target["expr"]))
+        for title, target in dashboard_targets()
     ]
-
-
-def alert_rules() -> list[dict[str, Any]]:
-    groups = yaml.safe_load(ALERTS.read_text())["groups"]
-    return [rule for group in groups for rule in group["rules"]]
 
 
 def as_bool(expr: str) -> str:
