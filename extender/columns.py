@@ -47,6 +47,11 @@ class HostTable:
         self.up: BoolArray = np.zeros(capacity, dtype=bool)
         #: in at least one aggregate: the only hosts aggregate isolation filters must look at
         self.aggregated: BoolArray = np.zeros(capacity, dtype=bool)
+        #: each row's availability zones as a code into `zone_sets`: clusters have few
+        #: distinct zone sets, so a zone filter decides per code, not per host
+        self.zone_code: IntArray = np.zeros(capacity, dtype=np.intp)
+        self.zone_sets: list[frozenset[str]] = []
+        self._zone_codes: dict[frozenset[str], int] = {}
 
     def __len__(self) -> int:
         return len(self.hosts)
@@ -96,6 +101,12 @@ class HostTable:
         self.disabled[row] = bool(host.service.get("disabled"))
         self.up[row] = bool(host.service.get("up"))
         self.aggregated[row] = bool(host.aggregates)
+        zones = host.availability_zones
+        code = self._zone_codes.get(zones)
+        if code is None:
+            code = self._zone_codes[zones] = len(self.zone_sets)
+            self.zone_sets.append(zones)
+        self.zone_code[row] = code
 
     def rows(self, names: list[str] | None = None) -> tuple[IntArray, list[str]]:
         """Rows of the named hosts (all when None), and the names the table does not know."""
@@ -128,3 +139,4 @@ class HostTable:
         self.disabled = np.resize(self.disabled, self._capacity)
         self.up = np.resize(self.up, self._capacity)
         self.aggregated = np.resize(self.aggregated, self._capacity)
+        self.zone_code = np.resize(self.zone_code, self._capacity)

@@ -24,6 +24,8 @@ RATIO_ANNOTATIONS = {
     "disk": "weighbridge.io/disk-allocation-ratio",
 }
 ZONE_LABEL = "topology.kubernetes.io/zone"
+#: aggregate metadata key that puts its members in zones (comma-separated, as Nova allows)
+AVAILABILITY_ZONE_KEY = "availability_zone"
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 _NATIVE = frozenset({CPU, MEMORY, EPHEMERAL, PODS})
 
@@ -313,17 +315,17 @@ class HostState:
             self.updated = datetime.now(UTC)
 
     @property
-    def availability_zones(self) -> set[str]:
+    def availability_zones(self) -> frozenset[str]:
         """Zones from the host's aggregates (comma-split), plus its zone label."""
         zones: set[str] = set()
         for agg in self.aggregates:
-            az = agg.metadata.get("availability_zone")
+            az = agg.metadata.get(AVAILABILITY_ZONE_KEY)
             if az:
                 zones.update(z.strip() for z in az.split(",") if z.strip())
         label = self.labels.get(ZONE_LABEL)
         if label:
             zones.add(label)
-        return zones
+        return frozenset(zones)
 
     def summary(self) -> dict[str, Any]:
         """A read-only view for operators (GET /hosts) and for comparing caches in tests."""

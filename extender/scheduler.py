@@ -122,9 +122,11 @@ class Scheduler:
                         rejected[hosts[r].host] = reason
                 rows = np.array(keep, dtype=np.intp)
             else:
-                for r in rows[~mask].tolist():
-                    host = hosts[r]
-                    rejected[host.host] = f.check(host, spec) or f"{f.name}: rejected"
+                out = rows[~mask]
+                if len(out):
+                    names = table.names
+                    failing = [names[r] for r in out.tolist()]
+                    rejected = dict(zip(failing, f.reasons(table, out, spec), strict=True))
                 rows = rows[mask]
             (result.failed if f.resolvable else result.unresolvable).update(rejected)
             result.steps.append(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..columns import HostTable
 from ..hoststate import (
     AGGREGATE_LABEL_PREFIX,
+    AVAILABILITY_ZONE_KEY,
     Aggregate,
     HostState,
     NumaZone,
@@ -140,7 +141,7 @@ class ClusterState:
         agg = self.aggregates.get(name)
         if agg is None:
             agg = self.aggregates[name] = Aggregate(name)
-        agg.metadata = dict(obj.spec.metadata)
+        self._set_metadata(agg, dict(obj.spec.metadata))
         self.aggregate_objects.add(name)
 
     def delete_aggregate(self, name: str) -> None:
@@ -148,8 +149,17 @@ class ClusterState:
         self.aggregate_objects.discard(name)
         agg = self.aggregates.get(name)
         if agg is not None:
-            agg.metadata = {}
+            self._set_metadata(agg, {})
             self._forget_aggregate_if_unused(name)
+
+    def _set_metadata(self, agg: Aggregate, metadata: dict[str, str]) -> None:
+        """Members share the metadata, so a change is O(1), except a zone change: the
+        table keeps each row's zones, so the members' rows are written again."""
+        moved = agg.metadata.get(AVAILABILITY_ZONE_KEY) != metadata.get(AVAILABILITY_ZONE_KEY)
+        agg.metadata = metadata
+        if moved:
+            for member in agg.hosts:
+                self.table.write(self.table[member])
 
     def _forget_aggregate_if_unused(self, name: str) -> None:
         agg = self.aggregates.get(name)

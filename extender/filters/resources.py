@@ -7,6 +7,8 @@ configured default); the Aggregate* variants in aggregates.py override `ratio`/`
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..columns import BoolArray, HostTable, IntArray
@@ -14,9 +16,14 @@ from ..hoststate import HostState
 from ..request import RequestSpec
 from .base import BaseFilter, fmt_mb, fmt_num
 
+Numbers = tuple[Any, Any, Any]
+"""(total, usable, ratio) of one host as floats, or of many hosts as columns."""
+
 
 class _RatioFilter(BaseFilter):
-    """Shared shape of RamFilter, DiskFilter and CoreFilter."""
+    """Shared shape of RamFilter, DiskFilter and CoreFilter: each states its rule once, on
+    numbers that come either from one HostState (`check`) or from the columns (`vector`,
+    and `reasons` for the hosts `vector` rejected), so both paths say the same."""
 
     resolvable = True
     ratio_attr = ""
@@ -29,100 +36,131 @@ class _RatioFilter(BaseFilter):
         """The column fast path knows only the host's own ratio, not an override."""
         return type(self).ratio is _RatioFilter.ratio
 
+    def requested(self, spec: RequestSpec) -> float:
+        raise NotImplementedError
+
+    def numbers(self, total: Any, used: Any, ratio: Any) -> Numbers:
+        """(total, usable, ratio) from a host's total and used amounts."""
+        return total, total * ratio - used, ratio
+
+    def amounts(self, host: HostState) -> tuple[float, float]:
+        """A host's (total, used) amounts."""
+        raise NotImplementedError
+
+    def columns(self, table: HostTable, rows: IntArray) -> tuple[Any, Any]:
+        """The same amounts for `rows`, from the table's columns."""
+        raise NotImplementedError
+
+    def fits(self, requested: float, total: Any, usable: Any) -> Any:
+        """Nova's rule, on floats or on columns alike."""
+        return (total >= requested) & (usable >= requested)
+
+    def message(self, requested: float, total: float, usable: float, ratio: float) -> str:
+        raise NotImplementedError
+
+    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+        requested = self.requested(spec)
+        total, usable, ratio = self.numbers(*self.amounts(host), self.ratio(host))
+        if self.fits(requested, total, usable):
+            return None
+        return self.message(requested, total, usable, ratio)
+
+    def _column_numbers(self, table: HostTable, rows: IntArray) -> Numbers:
+        return self.numbers(*self.columns(table, rows), table.col(self.ratio_attr)[rows])
+
+    def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
+        if not self.uses_host_ratio:
+            return None
+        total, usable, _ = self._column_numbers(table, rows)
+        result: BoolArray = self.fits(self.requested(spec), total, usable)
+        return result
+
+    def reasons(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> list[str]:
+        if not self.uses_host_ratio:
+            return super().reasons(table, rows, spec)
+        requested = self.requested(spec)
+        numbers = (column.tolist() for column in self._column_numbers(table, rows))
+        return [self.message(requested, *row) for row in zip(*numbers, strict=True)]
+
 
 class RamFilter(_RatioFilter):
     ratio_attr = "ram_allocation_ratio"
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
-        requested = spec.memory_mb
+    def requested(self, spec: RequestSpec) -> float:
+        return spec.memory_mb
+
+    def amounts(self, host: HostState) -> tuple[float, float]:
         total = host.total_usable_ram_mb
+        return total, total - host.free_ram_mb
+
+    def columns(self, table: HostTable, rows: IntArray) -> tuple[Any, Any]:
+        total = table.col("total_usable_ram_mb")[rows]
+        return total, total - table.col("free_ram_mb")[rows]
+
+    def message(self, requested: float, total: float, usable: float, ratio: float) -> str:
         if total < requested:
             return (
                 f"{self.name}: requested {fmt_mb(requested)}, node allocatable {fmt_mb(total)}: "
                 "a pod may not overcommit its own node"
             )
-        ratio = self.ratio(host)
-        usable = total * ratio - (total - host.free_ram_mb)
-        if usable < requested:
-            return (
-                f"{self.name}: requested {fmt_mb(requested)}, usable {fmt_mb(usable)} "
-                f"(ratio {fmt_num(ratio)})"
-            )
-        return None
-
-    def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
-        if not self.uses_host_ratio:
-            return None
-        req = spec.memory_mb
-        total = table.col("total_usable_ram_mb")[rows]
-        free = table.col("free_ram_mb")[rows]
-        ratio = table.col("ram_allocation_ratio")[rows]
-        result: BoolArray = (total >= req) & (total * ratio - (total - free) >= req)
-        return result
+        return (
+            f"{self.name}: requested {fmt_mb(requested)}, usable {fmt_mb(usable)} "
+            f"(ratio {fmt_num(ratio)})"
+        )
 
 
 class DiskFilter(_RatioFilter):
     ratio_attr = "disk_allocation_ratio"
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
-        requested = spec.disk_mb
+    def requested(self, spec: RequestSpec) -> float:
+        return spec.disk_mb
+
+    def amounts(self, host: HostState) -> tuple[float, float]:
         total = host.total_usable_disk_gb * 1024
+        return total, total - host.free_disk_mb
+
+    def columns(self, table: HostTable, rows: IntArray) -> tuple[Any, Any]:
+        total = table.col("total_usable_disk_gb")[rows] * 1024
+        return total, total - table.col("free_disk_mb")[rows]
+
+    def message(self, requested: float, total: float, usable: float, ratio: float) -> str:
         if total < requested:
             return (
                 f"{self.name}: requested {fmt_mb(requested)} ephemeral-storage, node "
                 f"allocatable {fmt_mb(total)}: a pod may not overcommit its own node"
             )
-        ratio = self.ratio(host)
-        usable = total * ratio - (total - host.free_disk_mb)
-        if usable < requested:
-            return (
-                f"{self.name}: requested {fmt_mb(requested)} ephemeral-storage, usable "
-                f"{fmt_mb(usable)} (ratio {fmt_num(ratio)})"
-            )
-        return None
-
-    def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
-        if not self.uses_host_ratio:
-            return None
-        req = spec.disk_mb
-        total = table.col("total_usable_disk_gb")[rows] * 1024
-        free = table.col("free_disk_mb")[rows]
-        ratio = table.col("disk_allocation_ratio")[rows]
-        result: BoolArray = (total >= req) & (total * ratio - (total - free) >= req)
-        return result
+        return (
+            f"{self.name}: requested {fmt_mb(requested)} ephemeral-storage, usable "
+            f"{fmt_mb(usable)} (ratio {fmt_num(ratio)})"
+        )
 
 
 class CoreFilter(_RatioFilter):
     ratio_attr = "cpu_allocation_ratio"
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
-        total = host.vcpus_total
-        if not total:
-            return None  # Nova's fail-safe: no CPU count means CPU collection is broken
-        requested = spec.vcpus
+    def requested(self, spec: RequestSpec) -> float:
+        return spec.vcpus
+
+    def amounts(self, host: HostState) -> tuple[float, float]:
+        return host.vcpus_total, host.vcpus_used
+
+    def columns(self, table: HostTable, rows: IntArray) -> tuple[Any, Any]:
+        return table.col("vcpus_total")[rows], table.col("vcpus_used")[rows]
+
+    def fits(self, requested: float, total: Any, usable: Any) -> Any:
+        # Nova's fail-safe: no CPU count means CPU collection is broken, so the host passes
+        return (total == 0) | super().fits(requested, total, usable)
+
+    def message(self, requested: float, total: float, usable: float, ratio: float) -> str:
         if requested > total:
             return (
                 f"{self.name}: requested {fmt_num(requested)} vCPUs, node allocatable "
                 f"{fmt_num(total)}: a pod may not overcommit its own node"
             )
-        ratio = self.ratio(host)
-        free = total * ratio - host.vcpus_used
-        if free < requested:
-            return (
-                f"{self.name}: requested {fmt_num(requested)} vCPUs, free {fmt_num(free)} "
-                f"(ratio {fmt_num(ratio)})"
-            )
-        return None
-
-    def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
-        if not self.uses_host_ratio:
-            return None
-        req = spec.vcpus
-        total = table.col("vcpus_total")[rows]
-        used = table.col("vcpus_used")[rows]
-        ratio = table.col("cpu_allocation_ratio")[rows]
-        result: BoolArray = (total == 0) | ((req <= total) & (total * ratio - used >= req))
-        return result
+        return (
+            f"{self.name}: requested {fmt_num(requested)} vCPUs, free {fmt_num(usable)} "
+            f"(ratio {fmt_num(ratio)})"
+        )
 
 
 class _CountFilter(BaseFilter):

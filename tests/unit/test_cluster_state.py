@@ -130,6 +130,35 @@ def test_aggregates_from_labels_and_objects() -> None:
     assert state.aggregates["ssd"].hosts == {"a"}
 
 
+def test_zone_codes_follow_labels_and_aggregate_zones() -> None:
+    """The table's per-row zones (the zone filter's fast path) change with the node's label
+    and with the availability_zone of its aggregates' objects, created, edited or deleted."""
+    state = cluster(
+        [node("a", zone="az-1"), node("b", aggregates=["rack"]), node("c")],
+        aggregates=[aggregate("rack", availability_zone="az-2, az-3")],
+    )
+
+    def zones(name: str) -> frozenset[str]:
+        table = state.table
+        return table.zone_sets[table.zone_code[table[name].row]]
+
+    assert [zones(n) for n in "abc"] == [{"az-1"}, {"az-2", "az-3"}, frozenset()]
+    state.upsert_aggregate(aggregate("rack", availability_zone="az-4"))
+    assert zones("b") == {"az-4"}
+    state.upsert_aggregate(aggregate("rack", note="no zone"))
+    assert zones("b") == frozenset()
+    state.upsert_aggregate(aggregate("rack", availability_zone="az-5"))
+    state.delete_aggregate("rack")
+    assert zones("b") == frozenset()
+    state.upsert_node(node("a", zone="az-9", aggregates=["rack"]))
+    state.upsert_aggregate(aggregate("rack", availability_zone="az-5"))
+    assert zones("a") == {"az-5", "az-9"}
+    assert zones("b") == {"az-5"}
+    # a removed row is refilled by the last one, zones and all
+    state.delete_node("a")
+    assert [zones(n) for n in "bc"] == [{"az-5"}, frozenset()]
+
+
 def test_server_group_index() -> None:
     group = {"weighbridge.io/server-group": "db"}
     state = cluster(

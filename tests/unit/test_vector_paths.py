@@ -9,12 +9,13 @@ from hypothesis import strategies as st
 
 from extender.columns import HostTable
 from extender.filters import FILTERS
-from extender.hoststate import HostState
+from extender.hoststate import ZONE_LABEL, Aggregate, HostState
 from extender.options import Options
 from extender.request import RequestSpec
 from extender.weighers import WEIGHERS
 
 FOUNDATION_FILTERS = [
+    "AvailabilityZoneFilter",
     "ComputeFilter",
     "RamFilter",
     "DiskFilter",
@@ -28,6 +29,14 @@ FOUNDATION_WEIGHERS = ["RAMWeigher", "CPUWeigher", "DiskWeigher", "IoOpsWeigher"
 ratios = st.sampled_from([0.5, 1.0, 1.5, 2.0, 16.0])
 amounts = st.integers(0, 8).map(lambda n: n * 512.0)
 cores = st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 4.0, 7.91, 8.0])
+zones = st.sampled_from([None, "az-1", "az-2", "nova"])
+zoned_aggregates = st.lists(
+    st.builds(
+        lambda az: Aggregate("agg", {} if az is None else {"availability_zone": az}),
+        st.sampled_from([None, "az-1", "az-2, az-3", " , "]),
+    ),
+    max_size=2,
+)
 
 
 @st.composite
@@ -46,6 +55,10 @@ def hosts(draw: st.DrawFn, name: str) -> HostState:
     h.num_instances = draw(st.integers(0, 6))
     h.num_io_ops = draw(st.integers(0, h.num_instances))
     h.service = {"disabled": draw(st.booleans()), "up": draw(st.booleans())}
+    label = draw(zones)
+    if label is not None:
+        h.labels = {ZONE_LABEL: label}
+    h.aggregates = draw(zoned_aggregates)
     return h
 
 
@@ -64,17 +77,25 @@ def tables(draw: st.DrawFn) -> HostTable:
 
 
 specs = st.builds(
-    lambda ram, cpu, disk_gb: RequestSpec(
-        uid="u", name="p", project_id="ns", memory_mb=ram, vcpus=cpu, root_gb=disk_gb
+    lambda ram, cpu, disk_gb, zone: RequestSpec(
+        uid="u",
+        name="p",
+        project_id="ns",
+        memory_mb=ram,
+        vcpus=cpu,
+        root_gb=disk_gb,
+        availability_zone=zone,
     ),
     amounts,
     cores,
     amounts.map(lambda mb: mb / 1024),
+    zones,
 )
 options = st.builds(
     Options,
     max_io_ops_per_host=st.integers(0, 6),
     max_instances_per_host=st.integers(0, 6),
+    default_schedule_zone=zones,
 )
 
 
@@ -88,8 +109,11 @@ def test_filter_vectors_agree_with_check(
         f = FILTERS[name](opts)
         mask = f.vector(table, rows, spec)
         assert mask is not None, f"{name} lost its fast path"
-        expected = [f.check(table.hosts[r], spec) is None for r in rows]
-        assert mask.tolist() == expected, name
+        verdicts = [f.check(table.hosts[r], spec) for r in rows]
+        assert mask.tolist() == [why is None for why in verdicts], name
+        # the reasons found in bulk for the rejected rows are the per-host rule's
+        failing = [why for why in verdicts if why is not None]
+        assert f.reasons(table, rows[~mask], spec) == failing, name
 
 
 @settings(max_examples=200, deadline=None)
