@@ -124,15 +124,24 @@ def render(rep: dict[str, Any], max_reasons: int | None = None, top: int | None 
         f"  ranking (weighers: {mults}; score 0..10 over sums "
         f"{rep['score_bounds'][0]:g}..{rep['score_bounds'][1]:g}):"
     )
+    # a column for each weigher that told the nodes apart, named in full
+    told = [n for n in weighers if any(e["contributions"].get(n, 0.0) for e in ranking)]
+    labels = {n: n.removesuffix("Weigher") for n in told}
+    widths = {n: max(len(label), 7) for n, label in labels.items()}
     header = f"    {'#':>3}  {'node':<22} {'score':>5} {'weight':>8}"
-    header += "".join(f" {n[:12]:>12}" for n in weighers)
+    header += "".join(f" {labels[n]:>{widths[n]}}" for n in told)
     lines.append(header)
     shown_rank = ranking if top is None else ranking[:top]
     for i, entry in enumerate(shown_rank, 1):
         row = f"    {i:>3}  {entry['node']:<22} {entry['score']:>5} {entry['weight']:>8.3f}"
-        row += "".join(f" {entry['contributions'].get(n, 0.0):>12.3f}" for n in weighers)
+        row += "".join(f" {entry['contributions'].get(n, 0.0):>{widths[n]}.3f}" for n in told)
         lines.append(row)
     if len(shown_rank) < len(ranking):
         lines.append(f"    ... and {len(ranking) - len(shown_rank)} more")
+    quiet = [n for n in weighers if n not in told]
+    if len(ranking) == 1:
+        lines.append("    (one node left: no weigher runs, as in Nova)")
+    elif quiet:
+        lines.append(f"    (0 on every node, no column: {', '.join(quiet)})")
     lines.append(f"  chosen: {ranking[0]['node']}")
     return "\n".join(lines)

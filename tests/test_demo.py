@@ -36,6 +36,9 @@ def test_demo_shows_the_filters_and_the_ranking() -> None:
     assert (
         "ranking (weighers: RAMWeigher x1, CPUWeigher x1, DiskWeigher x1, IoOpsWeigher x-1" in out
     )
+    # a column for each weigher that told the nodes apart, in full; the silent ones named
+    assert re.search(r"#  node\s+score\s+weight\s+RAM\s+CPU\s+Disk\s+IoOps\s+PCI\n", out)
+    assert "(0 on every node, no column: ServerGroupSoftAffinityWeigher, " in out
     assert "chosen: " in out
     assert re.search(r"/prioritize \(top 5\): (\S+=\d+, ){4}\S+=\d+", out)
     assert "no node passes: the pod stays Pending" in out

@@ -1,7 +1,8 @@
 """Generated files are up to date with their one source.
 
-docs/configuration.md and values.schema.json's `config` come from the pydantic models;
-deploy/ manifests, scheduler configurations, alerts and dashboard come from the chart.
+docs/configuration.md and values.schema.json's `config` come from the pydantic models; the
+`explain` output in docs/filters.md from the command itself; deploy/ manifests, scheduler
+configurations, alerts and dashboard come from the chart.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import yaml
 from .chart import CHART, DEPLOY, REPO
 
 
-@pytest.mark.parametrize("script", ["gen-config-docs.py", "render-deploy.py"])
+@pytest.mark.parametrize(
+    "script", ["gen-config-docs.py", "gen-explain-docs.py", "render-deploy.py"]
+)
 def test_generated_files_are_up_to_date(script: str) -> None:
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts" / script), "--check"],
