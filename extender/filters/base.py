@@ -8,6 +8,7 @@ the two agree. Filters are plain objects: no HTTP, no Kubernetes client.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import ClassVar
 
 from ..columns import BoolArray, HostTable, IntArray
@@ -49,10 +50,17 @@ class BaseFilter:
         return [self.check(hosts[r], spec) or f"{self.name}: rejected" for r in rows.tolist()]
 
 
+# Both are memoised: a pod that most of a large cluster rejects needs thousands of reasons,
+# whose numbers repeat (node sizes, ratios, the request), and a cache hit costs about a
+# third of formatting the float again.
+
+
+@lru_cache(maxsize=4096)
 def fmt_mb(value: float) -> str:
     """MiB as Kubernetes writes them, for reasons users compare with their pod specs."""
     return f"{value:.0f}Mi" if float(value).is_integer() else f"{value:.1f}Mi"
 
 
+@lru_cache(maxsize=4096)
 def fmt_num(value: float) -> str:
     return f"{value:g}"
