@@ -7,7 +7,7 @@ configured default); the Aggregate* variants in aggregates.py override `ratio`/`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -27,6 +27,9 @@ class _RatioFilter(BaseFilter):
 
     resolvable = True
     ratio_attr = ""
+    #: what the amounts are of, and the word for what the ratio leaves, in reasons
+    noun: ClassVar[str] = ""
+    left: ClassVar[str] = "usable"
 
     def ratio(self, host: HostState) -> float:
         return float(getattr(host, self.ratio_attr))
@@ -55,8 +58,17 @@ class _RatioFilter(BaseFilter):
         """Nova's rule, on floats or on columns alike."""
         return (total >= requested) & (usable >= requested)
 
+    def amount(self, value: float) -> str:
+        return fmt_mb(value)
+
     def message(self, requested: float, total: float, usable: float, ratio: float) -> str:
-        raise NotImplementedError
+        asked = f"{self.name}: requested {self.amount(requested)}{self.noun}"
+        if total < requested:
+            return (
+                f"{asked}, node allocatable {self.amount(total)}: "
+                "a pod may not overcommit its own node"
+            )
+        return f"{asked}, {self.left} {self.amount(usable)} (ratio {fmt_num(ratio)})"
 
     def check(self, host: HostState, spec: RequestSpec) -> str | None:
         requested = self.requested(spec)
@@ -97,20 +109,10 @@ class RamFilter(_RatioFilter):
         total = table.col("total_usable_ram_mb")[rows]
         return total, total - table.col("free_ram_mb")[rows]
 
-    def message(self, requested: float, total: float, usable: float, ratio: float) -> str:
-        if total < requested:
-            return (
-                f"{self.name}: requested {fmt_mb(requested)}, node allocatable {fmt_mb(total)}: "
-                "a pod may not overcommit its own node"
-            )
-        return (
-            f"{self.name}: requested {fmt_mb(requested)}, usable {fmt_mb(usable)} "
-            f"(ratio {fmt_num(ratio)})"
-        )
-
 
 class DiskFilter(_RatioFilter):
     ratio_attr = "disk_allocation_ratio"
+    noun = " ephemeral-storage"
 
     def requested(self, spec: RequestSpec) -> float:
         return spec.disk_mb
@@ -123,20 +125,14 @@ class DiskFilter(_RatioFilter):
         total = table.col("total_usable_disk_gb")[rows] * 1024
         return total, total - table.col("free_disk_mb")[rows]
 
-    def message(self, requested: float, total: float, usable: float, ratio: float) -> str:
-        if total < requested:
-            return (
-                f"{self.name}: requested {fmt_mb(requested)} ephemeral-storage, node "
-                f"allocatable {fmt_mb(total)}: a pod may not overcommit its own node"
-            )
-        return (
-            f"{self.name}: requested {fmt_mb(requested)} ephemeral-storage, usable "
-            f"{fmt_mb(usable)} (ratio {fmt_num(ratio)})"
-        )
-
 
 class CoreFilter(_RatioFilter):
     ratio_attr = "cpu_allocation_ratio"
+    noun = " vCPUs"
+    left = "free"
+
+    def amount(self, value: float) -> str:
+        return fmt_num(value)
 
     def requested(self, spec: RequestSpec) -> float:
         return spec.vcpus
@@ -150,17 +146,6 @@ class CoreFilter(_RatioFilter):
     def fits(self, requested: float, total: Any, usable: Any) -> Any:
         # Nova's fail-safe: no CPU count means CPU collection is broken, so the host passes
         return (total == 0) | super().fits(requested, total, usable)
-
-    def message(self, requested: float, total: float, usable: float, ratio: float) -> str:
-        if requested > total:
-            return (
-                f"{self.name}: requested {fmt_num(requested)} vCPUs, node allocatable "
-                f"{fmt_num(total)}: a pod may not overcommit its own node"
-            )
-        return (
-            f"{self.name}: requested {fmt_num(requested)} vCPUs, free {fmt_num(usable)} "
-            f"(ratio {fmt_num(ratio)})"
-        )
 
 
 class _CountFilter(BaseFilter):
