@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import ssl
 import sys
 import tempfile
@@ -26,7 +27,7 @@ from .errors import WeighbridgeError
 from .explain import render, report
 from .objects import Pod
 from .scheduler import Scheduler
-from .server import make_app
+from .server import STOPPING, make_app
 from .verbs import Extender
 
 log = logging.getLogger("weighbridge")
@@ -45,17 +46,31 @@ def read_pods(path: str) -> list[Pod]:
 
 
 async def _serve(
-    app: web.Application, host: str, port: int, ssl_context: ssl.SSLContext | None
+    app: web.Application,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    shutdown_delay: float,
 ) -> None:
+    """Serve until SIGTERM or SIGINT, then stop gracefully: report not ready for
+    `shutdown_delay` seconds while still answering (the Service needs that long to stop
+    routing kube-scheduler here), stop listening, and finish the calls in flight."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     await site.start()
     log.info("serving", extra={"host": host, "port": port})
+    stopping = app[STOPPING]
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
     try:
-        await asyncio.Event().wait()
+        await stopping.wait()
+        log.info("stopping: not ready, still answering", extra={"delay_s": shutdown_delay})
+        await asyncio.sleep(shutdown_delay)
     finally:
         await runner.cleanup()
+    log.info("stopped")
 
 
 def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
@@ -88,7 +103,9 @@ async def _serve_live(config: Config, args: argparse.Namespace) -> None:
     app = make_app(extender, config.server.max_body_bytes, cache.not_ready, binder)
     cache.start()
     try:
-        await _serve(app, args.host, args.port, _ssl_context(args))
+        await _serve(
+            app, args.host, args.port, _ssl_context(args), config.server.shutdown_delay_seconds
+        )
     finally:
         await cache.stop()
         await api.close()
@@ -106,7 +123,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     app = make_app(extender, config.server.max_body_bytes)
     # uvloop: about 50 us less per call than asyncio's own loop, measured by bench/bench.py
-    uvloop.run(_serve(app, args.host, args.port, _ssl_context(args)))
+    uvloop.run(
+        _serve(app, args.host, args.port, _ssl_context(args), config.server.shutdown_delay_seconds)
+    )
     return 0
 
 

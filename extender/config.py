@@ -45,7 +45,7 @@ DEFAULT_WEIGHERS = {
 
 
 class ServerSettings(BaseModel):
-    """The HTTP server's limits."""
+    """The HTTP server's limits and shutdown."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -53,6 +53,14 @@ class ServerSettings(BaseModel):
         64 * 1024 * 1024,
         gt=0,
         description="Largest request body accepted; 5,000 full Node objects are about 33 MB.",
+    )
+    shutdown_delay_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="On SIGTERM, how long the extender keeps answering while /readyz fails, "
+        "so that the Service stops sending it calls before it stops listening; it then "
+        "finishes the calls in flight and exits. Keep it well below the pod's "
+        "terminationGracePeriodSeconds.",
     )
 
 

@@ -87,6 +87,9 @@ def _wait(what: str, probe: Any, timeout: float) -> Any:
 
 def _start_weighbridge(plane: ControlPlane) -> tuple[ManagedProcess, str]:
     port = free_port()
+    # No Service routes to a local extender, so there is nothing to drain on stop.
+    config = plane.log_dir / "weighbridge.yaml"
+    config.write_text("server: {shutdown_delay_seconds: 0}\n")
     proc = ManagedProcess(
         "weighbridge",
         [
@@ -96,6 +99,8 @@ def _start_weighbridge(plane: ControlPlane) -> tuple[ManagedProcess, str]:
             "serve",
             "--kubeconfig",
             str(plane.kubeconfig_path),
+            "--config",
+            str(config),
             "--host",
             "127.0.0.1",
             "--port",

@@ -6,6 +6,7 @@ sends can take the process down or leak a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
@@ -38,6 +39,9 @@ Readiness = Callable[[], str | None]
 EXTENDER = web.AppKey("extender", Extender)
 READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
 BINDER = web.AppKey("binder", Binder)
+#: set once the process is told to stop: /readyz fails so the Service stops sending calls,
+#: while the verbs keep answering the ones still on their way
+STOPPING = web.AppKey("stopping", asyncio.Event)
 
 
 def _json(value: Any, status: int = 200) -> web.Response:
@@ -127,6 +131,8 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _readyz(request: web.Request) -> web.Response:
+    if request.app[STOPPING].is_set():
+        return web.Response(text="not ready: shutting down", status=503)
     missing = request.app[READINESS]()
     if missing is None:
         return web.Response(text="ok")
@@ -174,6 +180,7 @@ def make_app(
     app = web.Application(client_max_size=max_body_bytes)
     app[EXTENDER] = extender
     app[READINESS] = readiness
+    app[STOPPING] = asyncio.Event()
     routes: dict[str, Callable[[web.Request, bytes], Any]] = {
         "filter": _filter,
         "prioritize": _prioritize,

@@ -155,7 +155,9 @@ class Weighbridge:
         self.url = f"http://127.0.0.1:{self.port}"
         work.mkdir(parents=True, exist_ok=True)
         self.config_path = work / "weighbridge.yaml"
-        self.config_path.write_text(yaml.safe_dump(config))
+        # Tests stop their extenders at once; the drain on SIGTERM has its own HTTP test.
+        server = {"shutdown_delay_seconds": 0, **config.get("server", {})}
+        self.config_path.write_text(yaml.safe_dump({**config, "server": server}))
         self.log_path = work / "weighbridge.log"
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -84,13 +85,8 @@ class Server:
         return str(text)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    config = tmp_path_factory.mktemp("http") / "config.yaml"
-    config.write_text(
-        "filters: [AvailabilityZoneFilter, RamFilter, DiskFilter, ComputeFilter]\n"
-        f"server: {{max_body_bytes: {MAX_BODY}}}\n"
-    )
+def start_server(config: Path) -> Server:
+    """`weighbridge serve` on the example cluster with this config, once it listens."""
     port = free_port()
     script = Path(sys.executable).with_name("weighbridge")
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "extender.cli"]
@@ -121,11 +117,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 output = proc.communicate()[0].decode()
                 pytest.fail(f"weighbridge serve did not start:\n{output}")
             time.sleep(0.05)
-    srv = Server(port, proc)
+    return Server(port, proc)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    config = tmp_path_factory.mktemp("http") / "config.yaml"
+    config.write_text(
+        "filters: [AvailabilityZoneFilter, RamFilter, DiskFilter, ComputeFilter]\n"
+        f"server: {{max_body_bytes: {MAX_BODY}, shutdown_delay_seconds: 0}}\n"
+    )
+    srv = start_server(config)
     yield srv
     srv.conn.close()
-    proc.terminate()
-    proc.wait(timeout=30)
+    srv.proc.terminate()
+    srv.proc.wait(timeout=30)
 
 
 def args(pod: str = "web-small", names: list[str] | None = None, nodes: Any = None) -> Any:
@@ -407,3 +413,31 @@ def test_explain_says_what_each_filter_did(server: Server) -> None:
     status, answer = server.post("explain", {"Pod": PODS_BY_NAME["typo"]})
     assert status == 400
     assert "weighbridge.io/hints" in answer["Error"]
+
+
+def test_sigterm_drains_then_exits(tmp_path: Path) -> None:
+    """On SIGTERM the extender fails /readyz at once (the Service stops routing to it) but
+    keeps answering kube-scheduler for the configured delay, then exits cleanly."""
+    config = tmp_path / "config.yaml"
+    config.write_text("server: {shutdown_delay_seconds: 2}\n")
+    srv = start_server(config)
+    try:
+        assert srv.call("GET", "/readyz")[0] == 200
+        srv.proc.send_signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        time.sleep(0.3)
+        status, _, text = srv.call("GET", "/readyz")
+        assert (status, text) == (503, "not ready: shutting down")
+        assert srv.call("GET", "/healthz")[0] == 200
+        status, result = srv.post("filter", args())
+        assert status == 200 and result["NodeNames"], result
+        assert srv.proc.wait(timeout=30) == 0
+        assert time.monotonic() - stopped_at >= 2
+        log = srv.proc.communicate()[0].decode()
+        assert '"msg": "stopping: not ready, still answering"' in log
+        assert '"msg": "stopped"' in log
+    finally:
+        srv.conn.close()
+        if srv.proc.poll() is None:
+            srv.proc.kill()
+            srv.proc.wait()
