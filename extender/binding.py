@@ -20,6 +20,7 @@ from . import metrics
 from .cache.kubeapi import ApiError, KubeApi
 from .cache.state import ClusterState
 from .hoststate import PodInfo
+from .pods import binding_uid
 from .wire import ExtenderBindingArgs, ExtenderBindingResult
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class Binder:
         self.barrier = barrier
 
     async def bind(self, args: ExtenderBindingArgs) -> ExtenderBindingResult:
-        uid = args.PodUID or f"{args.PodNamespace}/{args.PodName}"
+        uid = binding_uid(args)
         try:
             return await self._bind(uid, args)
         finally:

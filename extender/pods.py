@@ -12,6 +12,7 @@ from .resources import (
     parse_resource_list,
     pod_requests,
 )
+from .wire import ExtenderBindingArgs
 
 FLAVOR_ANNOTATION = "weighbridge.io/flavor"
 
@@ -45,8 +46,17 @@ def pod_uid(pod: Pod) -> str:
     return meta.uid or f"{meta.namespace}/{meta.name}"
 
 
+def pod_name(pod: Pod) -> str:
+    return f"{pod.metadata.namespace}/{pod.metadata.name}"
+
+
 def pod_where(pod: Pod) -> str:
-    return f"Pod {pod.metadata.namespace}/{pod.metadata.name}"
+    return f"Pod {pod_name(pod)}"
+
+
+def binding_uid(args: ExtenderBindingArgs) -> str:
+    """The key of the pod a bind call names, as `pod_uid` keys it."""
+    return args.PodUID or f"{args.PodNamespace}/{args.PodName}"
 
 
 def first_image(pod: Pod) -> str:

@@ -20,7 +20,7 @@ from . import metrics
 from .binding import Binder
 from .errors import AnnotationError, NotSyncedError, ObjectError, WireError
 from .explain import report
-from .pods import pod_uid
+from .pods import binding_uid, pod_uid
 from .verbs import Extender
 from .wire import (
     ExtenderFilterResult,
@@ -112,7 +112,10 @@ def _preempt(request: web.Request, body: bytes) -> Any:
 
 
 async def _bind(request: web.Request, body: bytes) -> Any:
-    return await request.app[BINDER].bind(decode_binding(body))
+    args = decode_binding(body)
+    result = await request.app[BINDER].bind(args)
+    request.app[EXTENDER].decisions.bound(binding_uid(args), args.Node, result.Error)
+    return result
 
 
 def _explain(request: web.Request, body: bytes) -> Any:
@@ -162,6 +165,15 @@ async def _hosts(request: web.Request) -> web.Response:
     return _json(host.summary())
 
 
+async def _decisions(request: web.Request) -> web.Response:
+    """The latest decision for each recent pod, newest first (`?pod=ns/name&limit=N`)."""
+    text = request.query.get("limit", "50")
+    if not text.isdigit() or int(text) < 1:
+        return _json({"Error": f"limit={text!r}: expected a whole number above 0"}, 400)
+    pod = request.query.get("pod")
+    return _json({"decisions": request.app[EXTENDER].decisions.view(pod, int(text))})
+
+
 async def _bad_method(request: web.Request) -> web.Response:
     return _json({"Error": f"{request.method} not allowed on {request.path}; use POST"}, 405)
 
@@ -198,4 +210,5 @@ def make_app(
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/hosts", _hosts)
     app.router.add_get("/hosts/{name}", _hosts)
+    app.router.add_get("/decisions", _decisions)
     return app

@@ -15,9 +15,11 @@ import numpy as np
 from . import metrics
 from .cache.state import ClusterState
 from .columns import IntArray
+from .decisions import TOP, DecisionLog
 from .errors import AnnotationError, ObjectError
 from .hoststate import HostState, PodInfo
 from .objects import Pod
+from .pods import pod_name, pod_uid
 from .request import RequestSpec, build_request_spec
 from .scheduler import FilterResult, Scheduler, Weighing
 from .wire import (
@@ -55,6 +57,7 @@ class Extender:
         #: pods recently filtered, so a bind can consume what they request even before the
         #: pod watch has shown them
         self.recent: OrderedDict[str, PodInfo] = OrderedDict()
+        self.decisions = DecisionLog()
 
     def request_spec(self, pod: Pod) -> RequestSpec:
         return build_request_spec(
@@ -90,12 +93,14 @@ class Extender:
             spec = self.request_spec(pod)
         except (AnnotationError, ObjectError) as exc:
             reason = f"weighbridge: {exc}"
+            self.decisions.filtered(pod_uid(pod), pod_name(pod), len(names), refused=reason)
             return _answer(args, names, [], {}, dict.fromkeys(names, reason))
         self._remember(spec)
         table = self.state.table
         rows, unknown = table.rows(names)
         result = self.scheduler.filter(table, rows, spec)
         metrics.record_filtering(result)
+        self.decisions.filtered(spec.uid, pod_name(pod), len(names), result)
         failed = result.failed
         for name in unknown:
             failed[name] = UNKNOWN_NODE.format(name)
@@ -114,7 +119,9 @@ class Extender:
         metrics.record_weighing(weighing)
         known = table.names
         hosts = [known[r] for r in weighing.rows.tolist()]
-        return list(map(HostPriority, hosts, weighing.scores.tolist()))
+        scores = weighing.scores.tolist()
+        self.decisions.prioritized(spec.uid, list(zip(hosts[:TOP], scores[:TOP], strict=True)))
+        return list(map(HostPriority, hosts, scores))
 
     def preempt(self, args: ExtenderPreemptionArgs, pod: Pod) -> ExtenderPreemptionResult:
         """Keep only candidate nodes our filters accept once their victims are gone.

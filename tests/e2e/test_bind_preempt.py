@@ -159,6 +159,9 @@ def test_bind_is_idempotent_and_consumes_at_once(
     assert get_pod(control_plane, namespace, "direct")["spec"]["nodeName"] == node
     wait_for("assumption confirmed", lambda: uid not in wb.get("/hosts")["assumed"])
     assert wb.get(f"/hosts/{node}")["free_ram_mb"] == 14336
+    [decision] = wb.get(f"/decisions?pod={namespace}/direct")["decisions"]
+    assert (decision["uid"], decision["passed"], decision["bound"]["node"]) == (uid, 1, node)
+    assert "error" not in decision["bound"]
 
 
 def test_failed_bind_leaves_no_assumption_and_feeds_retry_filter(
@@ -181,6 +184,9 @@ def test_failed_bind_leaves_no_assumption_and_feeds_retry_filter(
     assert f"binding to {node} failed" in answer["Error"]
     assert uid not in wb.get("/hosts")["assumed"]
     assert wb.get(f"/hosts/{node}")["free_ram_mb"] == 16384
+    [decision] = wb.get(f"/decisions?pod={uid}")["decisions"]
+    assert decision["bound"]["node"] == node
+    assert f"binding to {node} failed" in decision["bound"]["error"]
     status, answer = wb.post("/filter", filter_args)
     assert answer["NodeNames"] == [other]
     assert "RetryFilter" in {**answer["FailedNodes"], **answer["FailedAndUnresolvableNodes"]}[node]

@@ -415,6 +415,28 @@ def test_explain_says_what_each_filter_did(server: Server) -> None:
     assert "weighbridge.io/hints" in answer["Error"]
 
 
+def test_decisions_say_what_the_last_calls_decided(server: Server) -> None:
+    status, filtered = server.post("filter", args("analytics-large"))
+    assert status == 200
+    status, ranked = server.post("prioritize", args("analytics-large", filtered["NodeNames"]))
+    assert status == 200
+    status, _, body = server.call("GET", "/decisions?pod=shop/analytics-large")
+    assert status == 200
+    record = body["decisions"][0]
+    assert record["pod"] == "shop/analytics-large"
+    assert record["candidates"] == len(NAMES)
+    assert record["passed"] == len(filtered["NodeNames"])
+    # only the filters that removed nodes, with their counts
+    assert {"name": "RamFilter", "in": len(NAMES), "out": 6} in record["filters"]
+    best = max(item["Score"] for item in ranked)
+    assert record["top_scores"][0]["score"] == best
+    # every pod recently filtered, newest first; a bad limit is the caller's error
+    status, _, body = server.call("GET", "/decisions?limit=1")
+    assert status == 200 and len(body["decisions"]) == 1
+    status, _, body = server.call("GET", "/decisions?limit=none")
+    assert status == 400 and "limit='none'" in body["Error"]
+
+
 def test_sigterm_drains_then_exits(tmp_path: Path) -> None:
     """On SIGTERM the extender fails /readyz at once (the Service stops routing to it) but
     keeps answering kube-scheduler for the configured delay, then exits cleanly."""
