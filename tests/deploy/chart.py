@@ -67,8 +67,27 @@ VARIANTS: dict[str, dict[str, Any]] = {
             "options": {"ram_allocation_ratio": 0.9},
         }
     },
+    "network-policy-second-scheduler": {
+        "networkPolicy": {"enabled": True},
+        "scheduler": {"enabled": True},
+    },
+    "network-policy-default-scheduler": {
+        "networkPolicy": {
+            "enabled": True,
+            "from": [
+                {"ipBlock": {"cidr": "10.0.0.0/24"}},
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+                    },
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+                },
+            ],
+        }
+    },
     "everything": {
         "service": {"clusterIP": "10.0.0.100"},
+        "networkPolicy": {"enabled": True},
         "tls": {"enabled": True, "certManager": {"enabled": True}},
         "metrics": {
             "serviceMonitor": {"enabled": True},

@@ -299,3 +299,45 @@ def test_crd_has_schema_validation_and_printer_columns() -> None:
     metadata = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["metadata"]
     assert metadata["additionalProperties"]["type"] == "string"
     assert metadata["x-kubernetes-validations"]
+
+
+def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return selector.items() <= labels.items()
+
+
+def test_network_policy_admits_only_the_named_callers() -> None:
+    docs = render(VARIANTS["network-policy-second-scheduler"])
+    [rule] = find(docs, "NetworkPolicy")["spec"]["ingress"]
+    policy = find(docs, "NetworkPolicy")["spec"]
+    assert policy["policyTypes"] == ["Ingress"]
+    assert rule["ports"] == [{"port": 8888, "protocol": "TCP"}]
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    scheduler = next(d for n, d in deployments.items() if n.endswith("-scheduler"))
+    [extender] = [d for d in deployments.values() if d is not scheduler]
+    test_pod = find(docs, "Pod", "-test")
+    # it selects the extender's pods, and lets in the chart's scheduler and test pod only
+    assert _matches(
+        policy["podSelector"]["matchLabels"], extender["spec"]["template"]["metadata"]["labels"]
+    )
+    assert not _matches(
+        policy["podSelector"]["matchLabels"], scheduler["spec"]["template"]["metadata"]["labels"]
+    )
+    callers = [
+        scheduler["spec"]["template"]["metadata"]["labels"],
+        test_pod["metadata"]["labels"],
+    ]
+    peers = [peer["podSelector"]["matchLabels"] for peer in rule["from"]]
+    assert len(peers) == 2
+    assert all(any(_matches(p, labels) for p in peers) for labels in callers)
+    assert not any(_matches(p, extender["spec"]["template"]["metadata"]["labels"]) for p in peers)
+
+    # for the default scheduler (host network) the named peers are let in too
+    values = VARIANTS["network-policy-default-scheduler"]
+    [rule] = find(render(values), "NetworkPolicy")["spec"]["ingress"]
+    assert rule["from"][1:] == values["networkPolicy"]["from"]
+
+    # an empty `from` would admit everyone: refused; off by default
+    done = helm("template", "x", str(CHART), values={"networkPolicy": {"enabled": True}})
+    assert done.returncode != 0
+    assert "name the callers in networkPolicy.from" in done.stderr
+    assert not [d for d in render() if d["kind"] == "NetworkPolicy"]
