@@ -32,15 +32,9 @@ class DecisionLog:
         self._size = size
         self._records: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
-    def filtered(
-        self,
-        uid: str,
-        pod: str,
-        candidates: int,
-        result: FilterResult | None = None,
-        refused: str | None = None,
-    ) -> None:
-        """A filter call: a new attempt for the pod, which replaces the previous one."""
+    def filtered(self, uid: str, pod: str, candidates: int, outcome: FilterResult | str) -> None:
+        """A filter call: a new attempt for the pod, which replaces the previous one.
+        `outcome` is what the filters did, or why every node refused the pod."""
         previous = self._records.pop(uid, None)
         record: dict[str, Any] = {
             "pod": pod,
@@ -49,15 +43,15 @@ class DecisionLog:
             "filtered_at": _now(),
             "candidates": candidates,
         }
-        if refused is not None:
-            record.update(passed=0, refused=refused)
-        elif result is not None:
+        if isinstance(outcome, str):
+            record.update(passed=0, refused=outcome)
+        else:
             record.update(
-                passed=len(result.passed),
-                forced=result.forced,
+                passed=len(outcome.passed),
+                forced=outcome.forced,
                 filters=[
                     {"name": s.name, "in": s.start, "out": s.end}
-                    for s in result.steps
+                    for s in outcome.steps
                     if s.start != s.end
                 ],
             )
@@ -65,13 +59,16 @@ class DecisionLog:
         if len(self._records) > self._size:
             self._records.popitem(last=False)
 
-    def prioritized(self, uid: str, ranked: list[tuple[str, int]]) -> None:
-        """A prioritize call for a pod filtered before: its best nodes (`ranked` is best
-        first) and their scores."""
+    def prioritized(self, uid: str, hosts: list[str], scores: list[int]) -> None:
+        """A prioritize call for a pod filtered before: its best nodes and their scores
+        (`hosts` and `scores` are best first)."""
         record = self._records.get(uid)
         if record is None:
             return
-        record["top_scores"] = [{"node": node, "score": score} for node, score in ranked[:TOP]]
+        record["top_scores"] = [
+            {"node": node, "score": score}
+            for node, score in zip(hosts[:TOP], scores[:TOP], strict=True)
+        ]
 
     def bound(self, uid: str, node: str, error: str) -> None:
         """A bind call: the node kube-scheduler chose, and whether the Binding was made."""

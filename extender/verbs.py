@@ -15,7 +15,7 @@ import numpy as np
 from . import metrics
 from .cache.state import ClusterState
 from .columns import IntArray
-from .decisions import TOP, DecisionLog
+from .decisions import DecisionLog
 from .errors import AnnotationError, ObjectError
 from .hoststate import HostState, PodInfo
 from .objects import Pod
@@ -93,7 +93,7 @@ class Extender:
             spec = self.request_spec(pod)
         except (AnnotationError, ObjectError) as exc:
             reason = f"weighbridge: {exc}"
-            self.decisions.filtered(pod_uid(pod), pod_name(pod), len(names), refused=reason)
+            self.decisions.filtered(pod_uid(pod), pod_name(pod), len(names), reason)
             return _answer(args, names, [], {}, dict.fromkeys(names, reason))
         self._remember(spec)
         table = self.state.table
@@ -120,7 +120,7 @@ class Extender:
         known = table.names
         hosts = [known[r] for r in weighing.rows.tolist()]
         scores = weighing.scores.tolist()
-        self.decisions.prioritized(spec.uid, list(zip(hosts[:TOP], scores[:TOP], strict=True)))
+        self.decisions.prioritized(spec.uid, hosts, scores)
         return list(map(HostPriority, hosts, scores))
 
     def preempt(self, args: ExtenderPreemptionArgs, pod: Pod) -> ExtenderPreemptionResult:

@@ -18,7 +18,7 @@ def result(passed: int, *steps: tuple[str, int, int]) -> FilterResult:
 def test_a_pod_has_one_record_its_latest_attempt() -> None:
     log = DecisionLog()
     log.filtered("u1", "shop/web", 5, result(2, ("RamFilter", 5, 3), ("ComputeFilter", 3, 2)))
-    log.prioritized("u1", [("n1", 9), ("n2", 4)])
+    log.prioritized("u1", ["n1", "n2"], [9, 4])
     log.bound("u1", "n1", "")
     [record] = log.view()
     assert record["pod"] == "shop/web"
@@ -40,7 +40,7 @@ def test_a_pod_has_one_record_its_latest_attempt() -> None:
 def test_filters_that_removed_nothing_are_left_out_and_only_three_scores_are_kept() -> None:
     log = DecisionLog()
     log.filtered("u", "ns/p", 4, result(4, ("RamFilter", 4, 4)))
-    log.prioritized("u", [("a", 9), ("b", 8), ("c", 7), ("d", 6)])
+    log.prioritized("u", ["a", "b", "c", "d"], [9, 8, 7, 6])
     [record] = log.view()
     assert record["filters"] == []
     assert [s["node"] for s in record["top_scores"]] == ["a", "b", "c"]
@@ -48,7 +48,7 @@ def test_filters_that_removed_nothing_are_left_out_and_only_three_scores_are_kep
 
 def test_refusals_and_failed_binds_are_recorded() -> None:
     log = DecisionLog()
-    log.filtered("u", "ns/p", 3, refused="weighbridge: annotation weighbridge.io/hints: bad")
+    log.filtered("u", "ns/p", 3, "weighbridge: annotation weighbridge.io/hints: bad")
     log.bound("u", "n1", "weighbridge: binding to n1 failed: gone")
     [record] = log.view()
     assert record["passed"] == 0 and record["refused"].startswith("weighbridge: annotation")
@@ -57,7 +57,7 @@ def test_refusals_and_failed_binds_are_recorded() -> None:
 
 def test_calls_for_pods_never_filtered_are_ignored() -> None:
     log = DecisionLog()
-    log.prioritized("ghost", [("n1", 3)])
+    log.prioritized("ghost", ["n1"], [3])
     log.bound("ghost", "n1", "")
     assert log.view() == []
 
