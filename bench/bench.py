@@ -44,10 +44,10 @@ from naive import NaiveCache, naive_filter, naive_prioritize  # noqa: E402
 
 from extender.cache.snapshot import read_objects  # noqa: E402
 from extender.cache.state import ClusterState  # noqa: E402
-from extender.config import Config  # noqa: E402
-from extender.objects import Node, Pod  # noqa: E402
-from extender.scheduler import Scheduler  # noqa: E402
-from extender.verbs import Extender  # noqa: E402
+from extender.engine.scheduler import Scheduler  # noqa: E402
+from extender.kube.objects import Node, Pod  # noqa: E402
+from extender.service.config import Config  # noqa: E402
+from extender.service.extender import Extender  # noqa: E402
 
 FILTERS = [
     "AvailabilityZoneFilter",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import signal
@@ -12,23 +13,24 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 import uvloop
 from aiohttp import web
 
-from . import __version__, logs, metrics
-from .binding import BindBarrier, Binder
-from .cache.kubeapi import KubeApi, load_configuration
-from .cache.live import LiveCache
-from .cache.snapshot import load_snapshot, read_objects
-from .cache.state import ClusterState
-from .config import Config, load_config
-from .errors import WeighbridgeError
-from .explain import render, report
-from .objects import Pod
-from .scheduler import Scheduler
-from .server import STOPPING, make_app
-from .verbs import Extender
+from extender import __version__, logs, telemetry
+from extender.cache.kubeapi import KubeApi, load_configuration
+from extender.cache.live import LiveCache
+from extender.cache.snapshot import load_snapshot, read_objects
+from extender.cache.state import ClusterState
+from extender.engine.scheduler import Scheduler
+from extender.errors import WeighbridgeError
+from extender.http.server import STOPPING, make_app
+from extender.kube.objects import Pod
+from extender.service.binding import BindBarrier, Binder
+from extender.service.config import Config, load_config
+from extender.service.explain import render, report
+from extender.service.extender import Extender
 
 log = logging.getLogger("weighbridge")
 
@@ -143,16 +145,26 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+def _devtools(module: str) -> ModuleType:
+    """The demos and the local control plane are development tools: they live in devtools/
+    of a checkout, beside this package, and the wheel does not ship them."""
+    checkout = Path(__file__).resolve().parents[1]
+    if not (checkout / "devtools" / "__init__.py").is_file():
+        raise WeighbridgeError(
+            "this command needs a checkout of weighbridge: devtools/ is not installed with "
+            "the package (git clone the project and run it from there)"
+        )
+    if str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    return importlib.import_module(f"devtools.{module}")
 
-    return run_demo(port=args.port, config_path=args.config)
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return int(_devtools("demo").run_demo(port=args.port, config_path=args.config))
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
-    from .localdemo import run_cluster
-
-    return run_cluster(Path(args.work_dir), demo=args.demo)
+    return int(_devtools("clusterdemo").run_cluster(Path(args.work_dir), demo=args.demo))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -211,7 +223,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logs.setup(args.log_level)
-    metrics.BUILD.info({"version": __version__})
+    telemetry.BUILD.info({"version": __version__})
     try:
         return int(args.func(args))
     except WeighbridgeError as exc:

@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 import generated  # noqa: E402  (scripts/, beside this file)
 
-from extender.config import Config  # noqa: E402
-from extender.filters import FILTERS  # noqa: E402
-from extender.weighers import WEIGHERS  # noqa: E402
+from extender.engine.filters import FILTERS  # noqa: E402
+from extender.engine.weighers import WEIGHERS  # noqa: E402
+from extender.service.config import Config  # noqa: E402
 
 DOC_PATH = ROOT / "docs" / "configuration.md"
 SCHEMA_PATH = ROOT / "charts" / "weighbridge" / "values.schema.json"

@@ -3,9 +3,9 @@
 example, so the docs show what the command prints today.
 
 Rewrites the fenced block under "<summary>Full output</summary>" with the output of
-    weighbridge explain --snapshot extender/examples/catalogue.yaml \\
-      --config extender/examples/catalogue-config.yaml \\
-      --pod extender/examples/catalogue-pods.yaml
+    weighbridge explain --snapshot examples/catalogue.yaml \\
+      --config examples/catalogue-config.yaml \\
+      --pod examples/catalogue-pods.yaml
 
     scripts/gen-explain-docs.py          rewrite the block
     scripts/gen-explain-docs.py --check  exit 1 if it is out of date
@@ -26,7 +26,7 @@ import generated  # noqa: E402  (scripts/, beside this file)
 from extender.cli import main  # noqa: E402
 
 DOC_PATH = ROOT / "docs" / "filters.md"
-EXAMPLES = ROOT / "extender" / "examples"
+EXAMPLES = ROOT / "examples"
 OPENING = "<summary>Full output</summary>\n\n```\n"
 
 

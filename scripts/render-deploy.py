@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import generated  # noqa: E402  (scripts/, beside this file)
 
-from extender.localcluster import helm_binary  # noqa: E402
+from devtools.localcluster import helm_binary  # noqa: E402
 
 CHART = ROOT / "charts" / "weighbridge"
 DEPLOY = ROOT / "deploy"

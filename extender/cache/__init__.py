@@ -1,5 +1,5 @@
 """The cluster view, fed by a snapshot or by list+watch."""
 
-from .state import ClusterState
+from extender.cache.state import ClusterState
 
 __all__ = ["ClusterState"]

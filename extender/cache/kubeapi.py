@@ -18,7 +18,7 @@ import aiohttp
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
-from ..errors import WeighbridgeError
+from extender.errors import WeighbridgeError
 
 
 class ApiError(WeighbridgeError):

@@ -19,11 +19,8 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from .. import metrics
-from ..errors import ObjectError
-from ..objects import HostAggregate, KubeObject, Node, NodeResourceTopology, Pod
-from ..pods import pod_uid
-from .kubeapi import (
+from extender import telemetry
+from extender.cache.kubeapi import (
     HOST_AGGREGATES,
     NODE_RESOURCE_TOPOLOGIES,
     NODES,
@@ -32,7 +29,10 @@ from .kubeapi import (
     KubeApi,
     Resource,
 )
-from .state import ClusterState
+from extender.cache.state import ClusterState
+from extender.errors import ObjectError
+from extender.kube.objects import HostAggregate, KubeObject, Node, NodeResourceTopology, Pod
+from extender.kube.pods import pod_uid
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +134,10 @@ class Informer(Generic[T]):
                     await self.relist()
                 await self.watch()
                 backoff = 0.5
-                metrics.WATCH_RESTARTS.labels(self._label, "closed").inc()
+                telemetry.WATCH_RESTARTS.labels(self._label, "closed").inc()
             except WatchExpired:
                 log.info("watch expired, relisting", extra={"kind": self._label})
-                metrics.WATCH_RESTARTS.labels(self._label, "expired").inc()
+                telemetry.WATCH_RESTARTS.labels(self._label, "expired").inc()
                 self.resource_version = ""
             except asyncio.CancelledError:
                 raise
@@ -157,10 +157,10 @@ class Informer(Generic[T]):
         if not self.synced:
             log.info("optional resource not served; ignoring it", extra={"kind": self._label})
         self.synced = True
-        metrics.CACHE_SYNCED.labels(self._label).set(1)
+        telemetry.CACHE_SYNCED.labels(self._label).set(1)
 
     async def _backoff(self, exc: BaseException, delay: float) -> None:
-        metrics.WATCH_RESTARTS.labels(self._label, "error").inc()
+        telemetry.WATCH_RESTARTS.labels(self._label, "error").inc()
         log.warning(
             "list/watch failed, retrying",
             extra={"kind": self._label, "error": str(exc), "retry_in_s": round(delay, 2)},
@@ -190,7 +190,7 @@ class Informer(Generic[T]):
             self._apply(h.upsert, obj)
         self.resource_version = version
         self.synced = True
-        metrics.CACHE_SYNCED.labels(self._label).set(1)
+        telemetry.CACHE_SYNCED.labels(self._label).set(1)
         log.info("listed", extra={"kind": self._label, "count": len(items), "rv": version})
 
     async def watch(self) -> None:
@@ -224,7 +224,7 @@ class Informer(Generic[T]):
             self._apply(self.handlers.delete, obj)
         else:
             self._apply(self.handlers.upsert, obj)
-        metrics.WATCH_EVENTS.labels(self._label, event.type).inc()
+        telemetry.WATCH_EVENTS.labels(self._label, event.type).inc()
         self.resource_version = obj.metadata.resource_version or self.resource_version
 
     def _apply(self, fn: Callable[[T], object], obj: T) -> None:
@@ -290,7 +290,7 @@ class LiveCache:
 
     def start(self) -> None:
         for informer in self.informers:
-            metrics.CACHE_SYNCED.labels(informer.resource.plural).set(0)
+            telemetry.CACHE_SYNCED.labels(informer.resource.plural).set(0)
             self._tasks.append(asyncio.create_task(informer.run()))
         self._tasks.append(asyncio.create_task(self._sweep()))
 
@@ -299,8 +299,8 @@ class LiveCache:
             await asyncio.sleep(self.sweep_seconds)
             expired = self.state.expire_assumptions()
             if expired:
-                metrics.ASSUMPTIONS_EXPIRED.inc(expired)
-            metrics.ASSUMED_PODS.set(len(self.state.assumed))
+                telemetry.ASSUMPTIONS_EXPIRED.inc(expired)
+            telemetry.ASSUMED_PODS.set(len(self.state.assumed))
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -17,10 +17,10 @@ from typing import Any
 import msgspec
 import yaml
 
-from ..errors import ObjectError, SnapshotError
-from ..objects import KINDS, HostAggregate, Node, NodeResourceTopology, Pod
-from ..options import Options
-from .state import ClusterState
+from extender.cache.state import ClusterState
+from extender.errors import ObjectError, SnapshotError
+from extender.kube.objects import KINDS, HostAggregate, Node, NodeResourceTopology, Pod
+from extender.model.options import Options
 
 log = logging.getLogger(__name__)
 

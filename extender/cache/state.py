@@ -13,23 +13,22 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..columns import HostTable
-from ..hoststate import (
-    AGGREGATE_LABEL_PREFIX,
-    AVAILABILITY_ZONE_KEY,
+from extender.cache.retries import FailureLog
+from extender.contract import AGGREGATE_LABEL_PREFIX, AVAILABILITY_ZONE_KEY, SERVER_GROUP_LABEL
+from extender.kube.objects import HostAggregate, Node, NodeResourceTopology, Pod
+from extender.kube.pods import pod_is_terminal, pod_uid
+from extender.model.hoststate import (
     Aggregate,
     HostState,
     NumaZone,
     PodInfo,
     Ratios,
     parse_numa_zones,
-    pod_is_terminal,
+    pod_info,
 )
-from ..objects import HostAggregate, Node, NodeResourceTopology, Pod
-from ..options import Options
-from ..pods import pod_info, pod_uid
-from ..request import SERVER_GROUP_LABEL, InstanceGroup, RetryInfo
-from .failures import FailureLog
+from extender.model.options import Options
+from extender.model.request import InstanceGroup, RetryInfo
+from extender.model.table import HostTable
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from extender.localcluster import helm_binary
+from devtools.localcluster import helm_binary
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "weighbridge"

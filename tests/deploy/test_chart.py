@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from extender.config import parse_config
+from extender.service.config import parse_config
 
 from .chart import CHART, VARIANTS, find, helm, merged, pod_specs, render, scheduler_config
 

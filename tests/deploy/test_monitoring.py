@@ -1,5 +1,5 @@
 """Alert rules and the Grafana dashboard: valid for Prometheus, fire when they should, and
-query only metrics the extender exports (extender/metrics.py is the contract).
+query only metrics the extender exports (extender/telemetry.py is the contract).
 
 promtool comes with Debian's prometheus package (scripts/install-debian-deps.sh). The
 queries' results against a real Prometheus scraping weighbridge are checked in
@@ -19,7 +19,7 @@ import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
-from extender import metrics
+from extender import telemetry
 
 from .chart import ALERTS, CHART, DASHBOARD, alert_rules, dashboard_targets
 
@@ -42,7 +42,7 @@ def promtool() -> str:
 def exported_series() -> dict[str, str]:
     """Every series name the extender exports -> the family it belongs to."""
     names: dict[str, str] = {}
-    for value in vars(metrics).values():
+    for value in vars(telemetry).values():
         if isinstance(value, MetricWrapperBase):
             for family in value.describe():
                 for suffix in SUFFIXES[family.type]:

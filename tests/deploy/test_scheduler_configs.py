@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from extender.localcluster import binaries_dir
+from devtools.localcluster import binaries_dir
 
 from .chart import DEPLOY, VARIANTS, render, scheduler_config
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 try:
-    from extender.localcluster import ControlPlane, binaries_dir
+    from devtools.localcluster import ControlPlane, binaries_dir
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from extender.localcluster import ControlPlane, binaries_dir
+    from devtools.localcluster import ControlPlane, binaries_dir
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from extender.localcluster import ControlPlane, free_port
+from devtools.localcluster import ControlPlane, free_port
 
 T = TypeVar("T")
 

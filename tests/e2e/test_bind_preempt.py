@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from extender.localcluster import ControlPlane
+from devtools.localcluster import ControlPlane
 
 from .kube import (
     Weighbridge,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from extender.localcluster import (
+from devtools.localcluster import (
     ApiError,
     ControlPlane,
     ControlPlaneError,

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from deploy.chart import CHART, DEPLOY, VARIANTS, pod_specs, render, scheduler_config, template
 
-from extender.localcluster import ApiError, ControlPlane
+from devtools.localcluster import ApiError, ControlPlane
 
 from .kube import Weighbridge, make_node, pod_body, wait_bound, wait_for
 

@@ -16,12 +16,12 @@ from typing import Any
 import msgspec
 import pytest
 
+from devtools.localcluster import ApiError, ControlPlane
 from extender.cache.kubeapi import NODES, KubeApi, load_configuration
 from extender.cache.live import Informer, LiveCache, WatchExpired
 from extender.cache.state import ClusterState
-from extender.localcluster import ApiError, ControlPlane
-from extender.objects import HostAggregate, Node, Pod
-from extender.options import Options
+from extender.kube.objects import HostAggregate, Node, Pod
+from extender.model.options import Options
 
 from .kube import (
     Weighbridge,

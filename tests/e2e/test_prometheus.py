@@ -26,7 +26,7 @@ import pytest
 import yaml
 from deploy.chart import ALERTS, alert_rules, dashboard_targets
 
-from extender.localcluster import ControlPlane, ManagedProcess, free_port
+from devtools.localcluster import ControlPlane, ManagedProcess, free_port
 
 from .kube import (
     Weighbridge,

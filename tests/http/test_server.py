@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-CLUSTER = ROOT / "extender" / "examples" / "cluster.yaml"
-PODS = ROOT / "extender" / "examples" / "pods.yaml"
+CLUSTER = ROOT / "examples" / "cluster.yaml"
+PODS = ROOT / "examples" / "pods.yaml"
 MAX_BODY = 512 * 1024
 FILTER_KEYS = {"Nodes", "NodeNames", "FailedNodes", "FailedAndUnresolvableNodes", "Error"}
 

@@ -17,16 +17,16 @@ import msgspec
 from factories import node_dict
 
 from extender.cache.state import ClusterState
-from extender.config import DEFAULT_WEIGHERS, Config
-from extender.filters import FILTERS
-from extender.hoststate import HostState
-from extender.objects import KINDS, HostAggregate, Node, NodeResourceTopology, Pod
-from extender.options import Options
-from extender.request import RequestSpec, build_request_spec
-from extender.scheduler import FilterResult, Scheduler, Weighing
-from extender.verbs import Extender
-from extender.weighers import WEIGHERS
-from extender.wire import ExtenderArgs, ExtenderFilterResult
+from extender.engine.filters import FILTERS
+from extender.engine.scheduler import FilterResult, Scheduler, Weighing
+from extender.engine.weighers import WEIGHERS
+from extender.kube.objects import KINDS, HostAggregate, Node, NodeResourceTopology, Pod
+from extender.kube.wire import ExtenderArgs, ExtenderFilterResult
+from extender.model.hoststate import HostState
+from extender.model.options import Options
+from extender.model.request import RequestSpec, build_request_spec
+from extender.service.config import DEFAULT_WEIGHERS, Config
+from extender.service.extender import Extender
 
 #: Nodes are the foundation's builder; the catalogue tests pass them around as dicts.
 node = node_dict

@@ -14,9 +14,9 @@ from typing import Any
 import msgspec
 
 from extender.cache.state import ClusterState
-from extender.hoststate import AGGREGATE_LABEL_PREFIX, ZONE_LABEL
-from extender.objects import HostAggregate, Node, Pod
-from extender.options import Options
+from extender.contract import AGGREGATE_LABEL_PREFIX, ZONE_LABEL
+from extender.kube.objects import HostAggregate, Node, Pod
+from extender.model.options import Options
 
 _uids = itertools.count(1)
 

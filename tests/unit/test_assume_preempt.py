@@ -5,18 +5,18 @@ from __future__ import annotations
 import msgspec
 from factories import cluster, node, pod, pod_dict
 
-from extender.config import Config
-from extender.objects import Node, Pod
-from extender.pods import pod_info
-from extender.scheduler import Scheduler
-from extender.verbs import Extender
-from extender.wire import (
+from extender.engine.scheduler import Scheduler
+from extender.kube.objects import Node, Pod
+from extender.kube.wire import (
     ExtenderPreemptionArgs,
     MetaPod,
     MetaVictims,
     Victims,
     decode_preemption,
 )
+from extender.model.hoststate import pod_info
+from extender.service.config import Config
+from extender.service.extender import Extender
 
 RATIO = "weighbridge.io/ram-allocation-ratio"
 

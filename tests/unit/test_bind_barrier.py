@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from extender.binding import BindBarrier
+from extender.service.binding import BindBarrier
 
 
 def test_no_wait_before_any_bind_was_seen() -> None:

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from extender.cache.state import ClusterState
-from extender.columns import FIELDS
 from extender.errors import ObjectError
-from extender.options import Options
+from extender.model.options import Options
+from extender.model.table import FIELDS
 
 
 def test_bound_pods_consume_their_node_and_terminal_ones_do_not() -> None:

@@ -8,12 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from extender.config import DEFAULT_FILTERS, DEFAULT_WEIGHERS, Config, load_config, parse_config
+from extender.engine.filters import FILTERS
+from extender.engine.weighers import WEIGHERS
 from extender.errors import ConfigError
-from extender.filters import FILTERS
-from extender.weighers import WEIGHERS
+from extender.service.config import (
+    DEFAULT_FILTERS,
+    DEFAULT_WEIGHERS,
+    Config,
+    load_config,
+    parse_config,
+)
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "extender" / "examples" / "cluster.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cluster.yaml"
 
 
 def weighbridge() -> list[str]:

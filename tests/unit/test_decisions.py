@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from extender.decisions import DecisionLog
-from extender.scheduler import FilterResult, FilterStep
+from extender.engine.scheduler import FilterResult, FilterStep
+from extender.service.decisions import DecisionLog
 
 
 def result(passed: int, *steps: tuple[str, int, int]) -> FilterResult:

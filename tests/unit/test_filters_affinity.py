@@ -21,8 +21,8 @@ from catalogue_factories import (
     weigh,
 )
 
-from extender.config import DEFAULT_WEIGHERS
-from extender.request import HINTS, SERVER_GROUP_LABEL, SERVER_GROUP_POLICY
+from extender.contract import HINTS, SERVER_GROUP_LABEL, SERVER_GROUP_POLICY
+from extender.service.config import DEFAULT_WEIGHERS
 
 GROUP_FILTERS = ["ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter"]
 

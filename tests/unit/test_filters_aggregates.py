@@ -18,15 +18,14 @@ from catalogue_factories import (
     run,
 )
 
-from extender.filters import FILTERS
-from extender.filters.aggregates import (
+from extender.contract import FLAVOR, IMAGE_PROPERTIES
+from extender.engine.filters import FILTERS
+from extender.engine.filters.aggregates import (
     aggregate_metadata_get_by_host,
     aggregate_values_from_key,
     validate_num_values,
 )
-from extender.options import Options
-from extender.pods import FLAVOR_ANNOTATION
-from extender.request import IMAGE_PROPERTIES
+from extender.model.options import Options
 
 
 def _member(*aggs: dict[str, Any], **node_kw: Any) -> dict[str, Any]:
@@ -242,9 +241,7 @@ def test_multitenancy_isolation() -> None:
 def test_type_affinity(values: list[str], flavor: str, passes: bool) -> None:
     aggs = [aggregate(f"a{i}", instance_type=v) for i, v in enumerate(values)]
     state = cluster(_member(*aggs), *aggs)
-    reason = check(
-        "AggregateTypeAffinityFilter", state, pod(annotations={FLAVOR_ANNOTATION: flavor}), "n1"
-    )
+    reason = check("AggregateTypeAffinityFilter", state, pod(annotations={FLAVOR: flavor}), "n1")
     assert (reason is None) is passes
 
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from catalogue_factories import aggregate, cluster, extender_filter, node, pod, request
 
-from extender.config import DEFAULT_FILTERS, DEFAULT_WEIGHERS, Config
-from extender.filters import FILTERS
-from extender.options import MetricsOptions, Options
-from extender.request import EXTRA_SPECS, HINTS, IMAGE_PROPERTIES
-from extender.weighers import WEIGHERS
+from extender.contract import EXTRA_SPECS, HINTS, IMAGE_PROPERTIES
+from extender.engine.filters import FILTERS
+from extender.engine.weighers import WEIGHERS
+from extender.model.options import MetricsOptions, Options
+from extender.service.config import DEFAULT_FILTERS, DEFAULT_WEIGHERS, Config
 
 NOVA_FILTERS = {
     "AggregateCoreFilter",
@@ -155,8 +155,8 @@ def test_only_capacity_like_rejections_are_resolvable() -> None:
 
 
 def test_unknown_filter_names_stop_the_start() -> None:
-    from extender.config import parse_config
     from extender.errors import ConfigError
+    from extender.service.config import parse_config
 
     with pytest.raises(
         ConfigError, match="unknown filter TrustedFilter, filter TypeAffinityFilter"

@@ -24,9 +24,9 @@ from catalogue_factories import (
 )
 
 from extender.cache.snapshot import load_snapshot
+from extender.contract import NUMA_POLICY
 from extender.errors import ObjectError
-from extender.objects import NodeResourceTopology
-from extender.request import NUMA_POLICY
+from extender.kube.objects import NodeResourceTopology
 
 GPU = "nvidia.com/gpu"
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from devtools.demo import example_path
 from extender.cache.snapshot import read_objects
 from extender.cli import build_extender
-from extender.config import load_config
-from extender.demo import example_path
-from extender.objects import Pod
+from extender.kube.objects import Pod
+from extender.service.config import load_config
 
 EXPECTED = {
     "shop/web-east": ["east-2", "east-1"],

@@ -8,8 +8,8 @@ import json
 import pytest
 from catalogue_factories import aggregate, check, cluster, extender_filter, node, pod, run
 
-from extender.filters.extra_specs import ExtraSpecError, Requirement, match
-from extender.request import EXTRA_SPECS
+from extender.contract import EXTRA_SPECS
+from extender.engine.filters.extra_specs import ExtraSpecError, Requirement, match
 
 # (host value, requirement, matches): every case of nova's test_extra_specs_ops.py
 NOVA_CASES = [

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from catalogue_factories import check, cluster, extender_filter, node, passing, pod, run
 
-from extender.filters.images import parse_predicate, satisfies, version_of
-from extender.options import Options
-from extender.request import IMAGE_ID, IMAGE_PROPERTIES
+from extender.contract import IMAGE_ID, IMAGE_PROPERTIES
+from extender.engine.filters.images import parse_predicate, satisfies, version_of
+from extender.model.options import Options
 
 
 def _props(props: dict[str, Any], **node_kw: Any) -> str | None:

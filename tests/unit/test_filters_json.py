@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from catalogue_factories import check, cluster, extender_filter, node, passing, pod, run
 
-from extender.request import HINTS
+from extender.contract import HINTS
 
 NOVA_QUERY = ["and", [">=", "$free_ram_mb", 1024], [">=", "$free_disk_mb", 204800]]
 

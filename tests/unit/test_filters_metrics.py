@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from catalogue_factories import check, cluster, node, passing, pod, raw, weigh
 
-from extender.config import parse_config
 from extender.errors import ConfigError
-from extender.options import MetricsOptions, Options, parse_weight_setting
+from extender.model.options import MetricsOptions, Options, parse_weight_setting
+from extender.service.config import parse_config
 
 
 def _metrics(**values: str) -> dict[str, str]:

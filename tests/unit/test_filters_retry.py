@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from catalogue_factories import as_pod, cluster, node, passing, pod, request, scheduler, weigh
 
-from extender.cache.failures import FailureLog
-from extender.config import DEFAULT_WEIGHERS
-from extender.options import Options
-from extender.pods import pod_info
-from extender.verbs import Extender
+from extender.cache.retries import FailureLog
+from extender.model.hoststate import pod_info
+from extender.model.options import Options
+from extender.service.config import DEFAULT_WEIGHERS
+from extender.service.extender import Extender
 
 
 class Clock:

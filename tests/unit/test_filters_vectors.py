@@ -11,11 +11,10 @@ from catalogue_factories import aggregate, cluster, node, pod, request
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from extender.filters import FILTERS
-from extender.options import Options
-from extender.pods import FLAVOR_ANNOTATION
-from extender.request import IMAGE_PROPERTIES, SERVER_GROUP_LABEL, SERVER_GROUP_POLICY
-from extender.weighers import WEIGHERS
+from extender.contract import FLAVOR, IMAGE_PROPERTIES, SERVER_GROUP_LABEL, SERVER_GROUP_POLICY
+from extender.engine.filters import FILTERS
+from extender.engine.weighers import WEIGHERS
+from extender.model.options import Options
 
 GPU = "nvidia.com/gpu"
 VECTOR_FILTERS = [
@@ -85,7 +84,7 @@ def scenarios(draw: st.DrawFn) -> tuple[Any, dict[str, Any], list[str]]:
     annotations: dict[str, Any] = {SERVER_GROUP_POLICY: draw(st.sampled_from(POLICIES))}
     flavor = draw(st.sampled_from(["small", "large", None]))
     if flavor:
-        annotations[FLAVOR_ANNOTATION] = flavor
+        annotations[FLAVOR] = flavor
     distro = draw(st.sampled_from(["linux", "windows", None]))
     if distro:
         annotations[IMAGE_PROPERTIES] = {"os_distro": distro}

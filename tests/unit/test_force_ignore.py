@@ -6,9 +6,10 @@ import pytest
 from factories import cluster, node, pod
 
 from extender.cache.state import ClusterState
-from extender.config import Config
-from extender.request import FORCE_HOSTS, IGNORE_HOSTS, build_request_spec
-from extender.scheduler import FilterResult, Scheduler
+from extender.contract import FORCE_HOSTS, IGNORE_HOSTS
+from extender.engine.scheduler import FilterResult, Scheduler
+from extender.model.request import build_request_spec
+from extender.service.config import Config
 
 HOSTS = ["fake-host1", "fake-host2", "fake-host3", "fake-host4"]
 

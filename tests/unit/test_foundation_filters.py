@@ -13,12 +13,12 @@ import pytest
 from factories import aggregate, cluster, node, pod
 
 from extender.cache.state import ClusterState
-from extender.config import Config
-from extender.filters import FILTERS, BaseFilter
-from extender.objects import Pod
-from extender.options import Options
-from extender.request import build_request_spec
-from extender.scheduler import Scheduler
+from extender.engine.filters import FILTERS, BaseFilter
+from extender.engine.scheduler import Scheduler
+from extender.kube.objects import Pod
+from extender.model.options import Options
+from extender.model.request import build_request_spec
+from extender.service.config import Config
 
 
 def verdict(

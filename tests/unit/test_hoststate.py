@@ -6,8 +6,7 @@ import pytest
 from factories import node, pod
 
 from extender.errors import ObjectError
-from extender.hoststate import HostState, Ratios
-from extender.pods import pod_info
+from extender.model.hoststate import HostState, Ratios, pod_info
 
 
 def host_of(**kwargs: object) -> HostState:

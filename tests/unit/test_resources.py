@@ -6,8 +6,8 @@ import pytest
 from factories import container, pod
 
 from extender.errors import ObjectError, QuantityError
-from extender.pods import pod_resources
-from extender.resources import (
+from extender.kube.pods import pod_resources
+from extender.kube.quantities import (
     MIB,
     ContainerResources,
     parse_quantity,

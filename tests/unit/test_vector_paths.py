@@ -7,12 +7,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from extender.columns import HostTable
-from extender.filters import FILTERS
-from extender.hoststate import ZONE_LABEL, Aggregate, HostState
-from extender.options import Options
-from extender.request import RequestSpec
-from extender.weighers import WEIGHERS
+from extender.contract import ZONE_LABEL
+from extender.engine.filters import FILTERS
+from extender.engine.weighers import WEIGHERS
+from extender.model.hoststate import Aggregate, HostState
+from extender.model.options import Options
+from extender.model.request import RequestSpec
+from extender.model.table import HostTable
 
 FOUNDATION_FILTERS = [
     "AvailabilityZoneFilter",

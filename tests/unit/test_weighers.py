@@ -9,10 +9,10 @@ import pytest
 from factories import cluster, node, pod
 
 from extender.cache.state import ClusterState
-from extender.config import Config
-from extender.request import build_request_spec
-from extender.scheduler import MAX_SCORE, Scheduler, Weighing
-from extender.weighers import normalize
+from extender.engine.scheduler import MAX_SCORE, Scheduler, Weighing
+from extender.engine.weighers import normalize
+from extender.model.request import build_request_spec
+from extender.service.config import Config
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,66 @@
+"""The filter contract: Nova's per-host rule, with an optional vectorised twin.
+
+`check` is the rule in Nova's terms: it returns None when the host passes, or the reason it
+does not, naming the filter and the numbers. `vector`, where a filter has one, computes the
+same verdicts for many hosts at once over the HostTable's columns; a property test proves
+the two agree. Filters are plain objects: no HTTP, no Kubernetes client.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import ClassVar
+
+from extender.model.hoststate import HostState
+from extender.model.options import Options
+from extender.model.request import RequestSpec
+from extender.model.table import BoolArray, HostTable, IntArray
+
+
+class BaseFilter:
+    """A host filter; subclasses set `check` and, where hot, `vector`."""
+
+    name: ClassVar[str] = ""
+    #: A rejection preemption could cure (evicting pods frees what was missing): the host
+    #: goes to FailedNodes; otherwise to FailedAndUnresolvableNodes.
+    resolvable: ClassVar[bool] = False
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name = cls.__name__
+
+    def applies(self, spec: RequestSpec) -> bool:
+        """False when the request does not engage this filter, so every host passes."""
+        return True
+
+    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+        raise NotImplementedError
+
+    def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
+        """The pass mask for `rows`, or None where the filter has no fast path."""
+        return None
+
+    def reasons(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> list[str]:
+        """Why each of `rows`, all rejected by `vector`, fails; a filter whose hosts share
+        reasons may find them faster than host by host."""
+        hosts = table.hosts
+        return [self.check(hosts[r], spec) or f"{self.name}: rejected" for r in rows.tolist()]
+
+
+# Both are memoised: a pod that most of a large cluster rejects needs thousands of reasons,
+# whose numbers repeat (node sizes, ratios, the request), and a cache hit costs about a
+# third of formatting the float again.
+
+
+@lru_cache(maxsize=4096)
+def fmt_mb(value: float) -> str:
+    """MiB as Kubernetes writes them, for reasons users compare with their pod specs."""
+    return f"{value:.0f}Mi" if float(value).is_integer() else f"{value:.1f}Mi"
+
+
+@lru_cache(maxsize=4096)
+def fmt_num(value: float) -> str:
+    return f"{value:g}"

@@ -1,0 +1,186 @@
+"""Capacity filters: RAM, vCPU and disk with allocation ratios, pod counts and I/O ops.
+
+Nova's rules, with its no-self-overcommit check: a pod bigger than a node's whole allocatable
+never fits that node, whatever the ratio. The ratio comes from the host (node annotation or
+configured default); the Aggregate* variants in aggregates.py override `ratio`/`maximum`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from extender.engine.filters.base import BaseFilter, fmt_mb, fmt_num
+from extender.model.hoststate import HostState
+from extender.model.request import RequestSpec
+from extender.model.table import BoolArray, HostTable, IntArray
+
+Numbers = tuple[Any, Any, Any]
+"""(total, usable, ratio) of one host as floats, or of many hosts as columns."""
+
+
+class _RatioFilter(BaseFilter):
+    """Shared shape of RamFilter, DiskFilter and CoreFilter: each states its rule once, on
+    numbers that come either from one HostState (`check`) or from the columns (`vector`,
+    and `reasons` for the hosts `vector` rejected), so both paths say the same."""
+
+    resolvable = True
+    ratio_attr = ""
+    #: what the amounts are of, and the word for what the ratio leaves, in reasons
+    noun: ClassVar[str] = ""
+    left: ClassVar[str] = "usable"
+
+    def ratio(self, host: HostState) -> float:
+        return float(getattr(host, self.ratio_attr))
+
+    @property
+    def uses_host_ratio(self) -> bool:
+        """The column fast path knows only the host's own ratio, not an override."""
+        return type(self).ratio is _RatioFilter.ratio
+
+    def requested(self, spec: RequestSpec) -> float:
+        raise NotImplementedError
+
+    def numbers(self, total: Any, used: Any, ratio: Any) -> Numbers:
+        """(total, usable, ratio) from a host's total and used amounts."""
+        return total, total * ratio - used, ratio
+
+    def amounts(self, host: HostState) -> tuple[float, float]:
+        """A host's (total, used) amounts."""
+        raise NotImplementedError
+
+    def columns(self, table: HostTable, rows: IntArray) -> tuple[Any, Any]:
+        """The same amounts for `rows`, from the table's columns."""
+        raise NotImplementedError
+
+    def fits(self, requested: float, total: Any, usable: Any) -> Any:
+        """Nova's rule, on floats or on columns alike."""
+        return (total >= requested) & (usable >= requested)
+
+    def amount(self, value: float) -> str:
+        return fmt_mb(value)
+
+    def message(self, requested: float, total: float, usable: float, ratio: float) -> str:
+        asked = f"{self.name}: requested {self.amount(requested)}{self.noun}"
+        if total < requested:
+            return (
+                f"{asked}, node allocatable {self.amount(total)}: "
+                "a pod may not overcommit its own node"
+            )
+        return f"{asked}, {self.left} {self.amount(usable)} (ratio {fmt_num(ratio)})"
+
+    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+        requested = self.requested(spec)
+        total, usable, ratio = self.numbers(*self.amounts(host), self.ratio(host))
+        if self.fits(requested, total, usable):
+            return None
+        return self.message(requested, total, usable, ratio)
+
+    def _column_numbers(self, table: HostTable, rows: IntArray) -> Numbers:
+        return self.numbers(*self.columns(table, rows), table.col(self.ratio_attr)[rows])
+
+    def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
+        if not self.uses_host_ratio:
+            return None
+        total, usable, _ = self._column_numbers(table, rows)
+        result: BoolArray = self.fits(self.requested(spec), total, usable)
+        return result
+
+    def reasons(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> list[str]:
+        if not self.uses_host_ratio:
+            return super().reasons(table, rows, spec)
+        requested = self.requested(spec)
+        numbers = (column.tolist() for column in self._column_numbers(table, rows))
+        return [self.message(requested, *row) for row in zip(*numbers, strict=True)]
+
+
+class RamFilter(_RatioFilter):
+    ratio_attr = "ram_allocation_ratio"
+
+    def requested(self, spec: RequestSpec) -> float:
+        return spec.memory_mb
+
+    def amounts(self, host: HostState) -> tuple[float, float]:
+        total = host.total_usable_ram_mb
+        return total, total - host.free_ram_mb
+
+    def columns(self, table: HostTable, rows: IntArray) -> tuple[Any, Any]:
+        total = table.col("total_usable_ram_mb")[rows]
+        return total, total - table.col("free_ram_mb")[rows]
+
+
+class DiskFilter(_RatioFilter):
+    ratio_attr = "disk_allocation_ratio"
+    noun = " ephemeral-storage"
+
+    def requested(self, spec: RequestSpec) -> float:
+        return spec.disk_mb
+
+    def amounts(self, host: HostState) -> tuple[float, float]:
+        total = host.total_usable_disk_gb * 1024
+        return total, total - host.free_disk_mb
+
+    def columns(self, table: HostTable, rows: IntArray) -> tuple[Any, Any]:
+        total = table.col("total_usable_disk_gb")[rows] * 1024
+        return total, total - table.col("free_disk_mb")[rows]
+
+
+class CoreFilter(_RatioFilter):
+    ratio_attr = "cpu_allocation_ratio"
+    noun = " vCPUs"
+    left = "free"
+
+    def amount(self, value: float) -> str:
+        return fmt_num(value)
+
+    def requested(self, spec: RequestSpec) -> float:
+        return spec.vcpus
+
+    def amounts(self, host: HostState) -> tuple[float, float]:
+        return host.vcpus_total, host.vcpus_used
+
+    def columns(self, table: HostTable, rows: IntArray) -> tuple[Any, Any]:
+        return table.col("vcpus_total")[rows], table.col("vcpus_used")[rows]
+
+    def fits(self, requested: float, total: Any, usable: Any) -> Any:
+        # Nova's fail-safe: no CPU count means CPU collection is broken, so the host passes
+        return (total == 0) | super().fits(requested, total, usable)
+
+
+class _CountFilter(BaseFilter):
+    """A host passes while a count stays below its maximum."""
+
+    resolvable = True
+    attr = ""
+    option = ""
+    what = ""
+
+    def maximum(self, host: HostState) -> int:
+        return int(getattr(self.options, self.option))
+
+    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+        count = getattr(host, self.attr)
+        maximum = self.maximum(host)
+        if count < maximum:
+            return None
+        return f"{self.name}: {count} {self.what}, {self.option} is {maximum}"
+
+    def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
+        if type(self).maximum is not _CountFilter.maximum:
+            return None
+        maximum = int(getattr(self.options, self.option))
+        result: BoolArray = np.less(table.col(self.attr)[rows], maximum)
+        return result
+
+
+class NumInstancesFilter(_CountFilter):
+    attr = "num_instances"
+    option = "max_instances_per_host"
+    what = "pods on the node"
+
+
+class IoOpsFilter(_CountFilter):
+    attr = "num_io_ops"
+    option = "max_io_ops_per_host"
+    what = "pods starting or terminating on the node"

@@ -1,0 +1,39 @@
+"""PciPassthroughFilter: Nova's PCI requests are Kubernetes extended resources.
+
+A pod's requests for extended resources (`nvidia.com/gpu: 2`, any `vendor/name`) are its
+device requests; a node fits when each is at most its allocatable minus what its pods
+already request, every kind checked together, as Nova's support_requests does on a copy of
+the pools. A node without the resource has none of it (Nova fails hosts without pci_stats).
+"""
+
+from __future__ import annotations
+
+from extender.engine.filters.base import BaseFilter, fmt_num
+from extender.model.hoststate import HostState
+from extender.model.request import RequestSpec
+
+
+def _device_requests(spec: RequestSpec) -> dict[str, float]:
+    return spec.pci_requests
+
+
+class PciPassthroughFilter(BaseFilter):
+    """Extended resources the pod requests (Nova's PCI requests) must be free on the node."""
+
+    resolvable = True
+
+    def applies(self, spec: RequestSpec) -> bool:
+        return bool(spec.derived(self.name, _device_requests))
+
+    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+        short = []
+        for name, wanted in spec.derived(self.name, _device_requests).items():
+            free = host.free_extended(name)
+            if free < wanted:
+                total = host.allocatable.get(name, 0.0)
+                short.append(
+                    f"{name} requested {fmt_num(wanted)}, free {fmt_num(free)} of {fmt_num(total)}"
+                )
+        if not short:
+            return None
+        return f"{self.name}: {'; '.join(short)}"

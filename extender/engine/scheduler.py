@@ -1,0 +1,240 @@
+"""The engine: Nova's get_filtered_hosts and get_weighed_hosts over the HostTable.
+
+Runs synchronously inside one event-loop turn, so every request sees one consistent view of
+the cache. It reports what each filter did (counts, reasons, time) and what each weigher
+contributed; callers turn that into wire answers, metrics and `explain` output.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from extender.contract import FORCE_HOSTS, IGNORE_HOSTS, SERVER_GROUP_POLICY
+from extender.engine.filters import FILTERS, BaseFilter
+from extender.engine.weighers import WEIGHERS, BaseWeigher, normalize
+from extender.errors import AnnotationError
+from extender.model.request import RequestSpec
+from extender.model.table import FloatArray, HostTable, IntArray
+from extender.service.config import Config
+
+MAX_SCORE = 10
+
+#: What each server-group policy needs enabled; Nova's conductor raises
+#: UnsupportedPolicyException when it is not.
+POLICY_NEEDS = {
+    "affinity": "ServerGroupAffinityFilter",
+    "anti-affinity": "ServerGroupAntiAffinityFilter",
+    "soft-affinity": "ServerGroupSoftAffinityWeigher",
+    "soft-anti-affinity": "ServerGroupSoftAntiAffinityWeigher",
+}
+
+
+@dataclass(slots=True)
+class FilterStep:
+    """One filter's work on one request (Nova logs "FilterA: (start: 3, end: 2)")."""
+
+    name: str
+    start: int
+    end: int
+    rejected: dict[str, str]
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class FilterResult:
+    passed: IntArray
+    failed: dict[str, str] = field(default_factory=dict)
+    unresolvable: dict[str, str] = field(default_factory=dict)
+    steps: list[FilterStep] = field(default_factory=list)
+    forced: bool = False
+
+
+@dataclass(slots=True)
+class Weighing:
+    """Weighed hosts, best first: rows, summed weights, 0..10 scores, each weigher's share,
+    and the sums the scores span (those of the weighers that told the hosts apart)."""
+
+    rows: IntArray
+    weights: FloatArray
+    scores: IntArray
+    contributions: dict[str, FloatArray]
+    seconds: dict[str, float]
+    bounds: tuple[float, float] = (0.0, 0.0)
+
+
+class Scheduler:
+    """Filters then weighers, as configured."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.filters: list[BaseFilter] = [FILTERS[n](config.options) for n in config.filters]
+        self.weighers: list[BaseWeigher] = [
+            WEIGHERS[n](config.options, m) for n, m in config.weighers.items()
+        ]
+        self._lo = sum(min(0.0, w.multiplier) for w in self.weighers)
+        self._enabled = {*config.filters, *config.weighers}
+        self._hi = sum(max(0.0, w.multiplier) for w in self.weighers)
+
+    # -- filtering -------------------------------------------------------------------------
+
+    def filter(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> FilterResult:
+        result = FilterResult(rows)
+        if spec.ignore_hosts or spec.force_hosts:
+            rows = self._force_and_ignore(table, rows, spec, result)
+            if result.forced or len(rows) == 0:
+                result.passed = rows
+                return result
+        hosts = table.hosts
+        # The pod's own mistakes, found before any filter runs: every node refuses it.
+        refusal = self._unsupported_policy(spec)
+        engaged: list[bool] = []
+        for f in self.filters:
+            if refusal is not None:
+                break
+            try:
+                engaged.append(f.applies(spec))
+            except AnnotationError as exc:
+                refusal = (f.name, f"{f.name}: {exc}")
+        if refusal is not None:
+            step, why = refusal
+            refused = dict.fromkeys((hosts[r].host for r in rows), why)
+            result.unresolvable.update(refused)
+            result.steps.append(FilterStep(step, len(rows), 0, refused))
+            result.passed = rows[:0]
+            return result
+        for f, applies in zip(self.filters, engaged, strict=True):
+            start = len(rows)
+            if not applies:
+                result.steps.append(FilterStep(f.name, start, start, {}))
+                continue
+            t0 = time.perf_counter()
+            mask = f.vector(table, rows, spec)
+            rejected: dict[str, str] = {}
+            if mask is None:
+                keep: list[int] = []
+                for r in rows.tolist():
+                    reason = f.check(hosts[r], spec)
+                    if reason is None:
+                        keep.append(r)
+                    else:
+                        rejected[hosts[r].host] = reason
+                rows = np.array(keep, dtype=np.intp)
+            else:
+                out = rows[~mask]
+                if len(out):
+                    names = table.names
+                    failing = [names[r] for r in out.tolist()]
+                    rejected = dict(zip(failing, f.reasons(table, out, spec), strict=True))
+                rows = rows[mask]
+            (result.failed if f.resolvable else result.unresolvable).update(rejected)
+            result.steps.append(
+                FilterStep(f.name, start, len(rows), rejected, time.perf_counter() - t0)
+            )
+            if len(rows) == 0:
+                break
+        result.passed = rows
+        return result
+
+    def _unsupported_policy(self, spec: RequestSpec) -> tuple[str, str] | None:
+        """A server-group policy whose filter or weigher is not enabled would be ignored
+        silently; as Nova refuses such a request, the pod is told instead."""
+        group = spec.instance_group
+        for policy in group.policies if group is not None else ():
+            needed = POLICY_NEEDS[policy]
+            if needed not in self._enabled:
+                return "ServerGroupPolicy", (
+                    f"weighbridge: annotation {SERVER_GROUP_POLICY}: policy {policy!r} needs "
+                    f"{needed}, which this scheduler does not enable"
+                )
+        return None
+
+    @staticmethod
+    def _force_and_ignore(
+        table: HostTable, rows: IntArray, spec: RequestSpec, result: FilterResult
+    ) -> IntArray:
+        """Nova's get_filtered_hosts: ignore first, then force (both case-insensitive);
+        forced hosts skip the filters."""
+        hosts = table.hosts
+        if spec.ignore_hosts:
+            ignore = {h.lower() for h in spec.ignore_hosts}
+            keep = [r for r in rows if hosts[r].host.lower() not in ignore]
+            rejected = {
+                hosts[r].host: f"{IGNORE_HOSTS}: node is ignored"
+                for r in rows
+                if hosts[r].host.lower() in ignore
+            }
+            result.unresolvable.update(rejected)
+            result.steps.append(FilterStep("IgnoreHosts", len(rows), len(keep), rejected))
+            rows = np.array(keep, dtype=np.intp)
+        if spec.force_hosts and len(rows):
+            force = {h.lower() for h in spec.force_hosts}
+            keep = [r for r in rows if hosts[r].host.lower() in force]
+            rejected = {
+                hosts[r].host: f"{FORCE_HOSTS}: node is not among the forced nodes"
+                for r in rows
+                if hosts[r].host.lower() not in force
+            }
+            result.unresolvable.update(rejected)
+            result.steps.append(FilterStep("ForceHosts", len(rows), len(keep), rejected))
+            result.forced = True
+            rows = np.array(keep, dtype=np.intp)
+        return rows
+
+    # -- weighing --------------------------------------------------------------------------
+
+    def weigh(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> Weighing:
+        """Normalise each weigher per request, multiply, sum, sort (stable), score 0..10.
+
+        The scores span the sums allowed by the weighers whose normalised values were not
+        all zero: one that said nothing in this request (no group, no failures, equal
+        values) does not widen the span, or BuildFailureWeigher's multiplier of a million
+        would squash every other weigher's difference into the same score. When none
+        told the hosts apart, the span of every weigher places their common weight.
+        """
+        weights = np.zeros(len(rows))
+        contributions: dict[str, FloatArray] = {}
+        seconds: dict[str, float] = {}
+        lo = hi = 0.0
+        told_apart = False
+        if len(rows) > 1:
+            for w in self.weighers:
+                if not w.multiplier or not w.applies(spec):
+                    continue
+                t0 = time.perf_counter()
+                normalized = normalize(w.raw(table, rows, spec), w.minval, w.maxval)
+                share = w.multiplier * normalized
+                weights += share
+                contributions[w.name] = share
+                seconds[w.name] = time.perf_counter() - t0
+                if normalized.any():
+                    told_apart = True
+                    lo += min(0.0, w.multiplier)
+                    hi += max(0.0, w.multiplier)
+        bounds = (lo, hi) if told_apart else self.score_bounds()
+        order = np.argsort(-weights, kind="stable")
+        weights = weights[order]
+        return Weighing(
+            rows[order],
+            weights,
+            self.scores(weights, bounds),
+            {name: share[order] for name, share in contributions.items()},
+            seconds,
+            bounds,
+        )
+
+    def scores(self, weights: FloatArray, bounds: tuple[float, float] | None = None) -> IntArray:
+        """Map summed weights linearly onto 0..10 between the lowest and highest sums the
+        multipliers allow (`bounds`; by default those of every weigher): a score says how
+        good a node is on the scale of the weighers, not its rank."""
+        lo, hi = self.score_bounds() if bounds is None else bounds
+        span = hi - lo
+        if span <= 0 or len(weights) == 0:
+            return np.zeros(len(weights), dtype=np.intp)
+        scaled = np.floor((weights - lo) * (MAX_SCORE / span) + 0.5)
+        return np.clip(scaled, 0, MAX_SCORE).astype(np.intp)
+
+    def score_bounds(self) -> tuple[float, float]:
+        return self._lo, self._hi

@@ -1,0 +1,1 @@
+"""The aiohttp app: decode a request, call one service method, encode the answer."""

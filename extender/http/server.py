@@ -1,0 +1,215 @@
+"""The aiohttp app kube-scheduler calls: routes, body limit, error mapping, health, telemetry.
+
+Bad input is answered with HTTP 400 and a JSON body saying what was wrong; nothing a client
+sends can take the process down or leak a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from extender import telemetry
+from extender.errors import AnnotationError, NotSyncedError, ObjectError, WireError
+from extender.kube.pods import pod_uid
+from extender.kube.wire import (
+    ExtenderFilterResult,
+    binding_uid,
+    decode_args,
+    decode_binding,
+    decode_explain,
+    decode_preemption,
+    encoder,
+)
+from extender.service.binding import Binder
+from extender.service.explain import report
+from extender.service.extender import Extender
+
+log = logging.getLogger(__name__)
+
+Readiness = Callable[[], str | None]
+"""Returns None when ready, else what is still missing."""
+
+EXTENDER = web.AppKey("extender", Extender)
+READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
+BINDER = web.AppKey("binder", Binder)
+#: set once the process is told to stop: /readyz fails so the Service stops sending calls,
+#: while the verbs keep answering the ones still on their way
+STOPPING = web.AppKey("stopping", asyncio.Event)
+
+
+def _json(value: Any, status: int = 200) -> web.Response:
+    return web.Response(body=encoder.encode(value), status=status, content_type="application/json")
+
+
+def _verb(
+    name: str, handle: Callable[[web.Request, bytes], Any]
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Wrap one verb: read the body, time the call, count it, map errors to JSON answers."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        start = time.perf_counter()
+        status = 200
+        try:
+            body = await request.read()
+            answer = handle(request, body)
+            if inspect.isawaitable(answer):
+                answer = await answer
+            response = _json(answer)
+        except web.HTTPRequestEntityTooLarge as exc:
+            status = 413
+            response = _json({"Error": f"request body too large: {exc.text}"}, status)
+        except WireError as exc:
+            status = 400
+            response = _json({"Error": str(exc)}, status)
+        except NotSyncedError as exc:
+            status = 503
+            response = _json({"Error": str(exc)}, status)
+        except Exception as exc:
+            log.exception("unexpected error answering %s", name)
+            status = 500
+            response = _json({"Error": f"internal error: {type(exc).__name__}: {exc}"}, status)
+        telemetry.REQUESTS.labels(name, str(status)).inc()
+        telemetry.REQUEST_SECONDS.labels(name).observe(time.perf_counter() - start)
+        return response
+
+    return handler
+
+
+async def _filter(request: web.Request, body: bytes) -> Any:
+    args, pod, names = decode_args(body)
+    missing = request.app[READINESS]()
+    if missing is not None:
+        return ExtenderFilterResult(Error=f"weighbridge: not ready: {missing}")
+    binder = request.app.get(BINDER)
+    if binder is None:
+        return request.app[EXTENDER].filter(args, pod, names)
+    uid = pod_uid(pod)
+    await binder.barrier.wait(uid)
+    result = request.app[EXTENDER].filter(args, pod, names)
+    if result.NodeNames or (result.Nodes is not None and result.Nodes.items):
+        binder.barrier.filtered(uid)
+    return result
+
+
+def _prioritize(request: web.Request, body: bytes) -> Any:
+    _, pod, names = decode_args(body)
+    missing = request.app[READINESS]()
+    if missing is not None:
+        raise NotSyncedError(f"weighbridge: not ready: {missing}")
+    return request.app[EXTENDER].prioritize(pod, names)
+
+
+def _preempt(request: web.Request, body: bytes) -> Any:
+    args, pod = decode_preemption(body)
+    return request.app[EXTENDER].preempt(args, pod)
+
+
+async def _bind(request: web.Request, body: bytes) -> Any:
+    args = decode_binding(body)
+    result = await request.app[BINDER].bind(args)
+    request.app[EXTENDER].decisions.bound(binding_uid(args), args.Node, result.Error)
+    return result
+
+
+def _explain(request: web.Request, body: bytes) -> Any:
+    """What-if: run the whole chain for a pod, reserve nothing, say why."""
+    pod, names = decode_explain(body)
+    extender: Extender = request.app[EXTENDER]
+    try:
+        decision = extender.decide(pod, names)
+    except (AnnotationError, ObjectError) as exc:
+        raise WireError(str(exc)) from None
+    return report(decision, extender.scheduler, extender.state.table.hosts)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    if request.app[STOPPING].is_set():
+        return web.Response(text="not ready: shutting down", status=503)
+    missing = request.app[READINESS]()
+    if missing is None:
+        return web.Response(text="ok")
+    return web.Response(text=f"not ready: {missing}", status=503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    state = request.app[EXTENDER].state
+    telemetry.CACHE_OBJECTS.labels("nodes").set(state.node_count)
+    telemetry.CACHE_OBJECTS.labels("pods").set(state.pod_count)
+    telemetry.CACHE_OBJECTS.labels("aggregates").set(len(state.aggregates))
+    response = web.Response(body=generate_latest())
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return response
+
+
+async def _hosts(request: web.Request) -> web.Response:
+    """Read-only inspection of the cache: every HostState, or one by name."""
+    state = request.app[EXTENDER].state
+    name = request.match_info.get("name")
+    if name is None:
+        hosts = {h.host: h.summary() for h in state.table.hosts}
+        return _json({"hosts": hosts, "assumed": sorted(state.assumed)})
+    host = state.table.get(name)
+    if host is None:
+        return _json({"Error": f"node {name} is not in the cache"}, 404)
+    return _json(host.summary())
+
+
+async def _decisions(request: web.Request) -> web.Response:
+    """The latest decision for each recent pod, newest first (`?pod=ns/name&limit=N`)."""
+    text = request.query.get("limit", "50")
+    if not text.isdigit() or int(text) < 1:
+        return _json({"Error": f"limit={text!r}: expected a whole number above 0"}, 400)
+    pod = request.query.get("pod")
+    return _json({"decisions": request.app[EXTENDER].decisions.view(pod, int(text))})
+
+
+async def _bad_method(request: web.Request) -> web.Response:
+    return _json({"Error": f"{request.method} not allowed on {request.path}; use POST"}, 405)
+
+
+def always_ready() -> str | None:
+    return None
+
+
+def make_app(
+    extender: Extender,
+    max_body_bytes: int,
+    readiness: Readiness = always_ready,
+    binder: Binder | None = None,
+) -> web.Application:
+    """The extender app; bind is served only with a binder (a live cluster to bind in)."""
+    app = web.Application(client_max_size=max_body_bytes)
+    app[EXTENDER] = extender
+    app[READINESS] = readiness
+    app[STOPPING] = asyncio.Event()
+    routes: dict[str, Callable[[web.Request, bytes], Any]] = {
+        "filter": _filter,
+        "prioritize": _prioritize,
+        "preempt": _preempt,
+        "explain": _explain,
+    }
+    if binder is not None:
+        app[BINDER] = binder
+        routes["bind"] = _bind
+    for name, handle in routes.items():
+        app.router.add_post(f"/{name}", _verb(name, handle))
+        app.router.add_get(f"/{name}", _bad_method)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/hosts", _hosts)
+    app.router.add_get("/hosts/{name}", _hosts)
+    app.router.add_get("/decisions", _decisions)
+    return app

@@ -1,0 +1,157 @@
+"""The configuration file: which filters run in which order, weigher multipliers, options.
+
+Validated with pydantic at start-up. Unknown filter or weigher names stop the start with one
+message naming every unknown name, as Nova's host manager does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from extender.engine.filters import FILTERS
+from extender.engine.weighers import WEIGHERS
+from extender.errors import ConfigError
+from extender.model.options import Options
+
+#: Nova's default enabled_filters (Newton and Ocata), in Nova's order.
+DEFAULT_FILTERS = [
+    "RetryFilter",
+    "AvailabilityZoneFilter",
+    "RamFilter",
+    "DiskFilter",
+    "ComputeFilter",
+    "ComputeCapabilitiesFilter",
+    "ImagePropertiesFilter",
+    "ServerGroupAntiAffinityFilter",
+    "ServerGroupAffinityFilter",
+]
+#: Nova's all_weighers (as of Rocky) with Nova's default multipliers; BuildFailureWeigher's
+#: million makes any recent bind failure outweigh everything else.
+DEFAULT_WEIGHERS = {
+    "RAMWeigher": 1.0,
+    "CPUWeigher": 1.0,
+    "DiskWeigher": 1.0,
+    "IoOpsWeigher": -1.0,
+    "PCIWeigher": 1.0,
+    "ServerGroupSoftAffinityWeigher": 1.0,
+    "ServerGroupSoftAntiAffinityWeigher": 1.0,
+    "MetricsWeigher": 1.0,
+    "BuildFailureWeigher": 1_000_000.0,
+}
+
+
+class ServerSettings(BaseModel):
+    """The HTTP server's limits and shutdown."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_body_bytes: int = Field(
+        64 * 1024 * 1024,
+        gt=0,
+        description="Largest request body accepted; 5,000 full Node objects are about 33 MB.",
+    )
+    shutdown_delay_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="On SIGTERM, how long the extender keeps answering while /readyz fails, "
+        "so that the Service stops sending it calls before it stops listening; it then "
+        "finishes the calls in flight and exits. Keep it well below the pod's "
+        "terminationGracePeriodSeconds.",
+    )
+
+
+class BindSettings(BaseModel):
+    """The bind verb's assumptions (Nova's consume_from_request)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    assume_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How long a pod this extender bound counts on its node before the pod "
+        "watch confirms it; an assumption never confirmed is dropped after this.",
+    )
+    wait_for_binds_seconds: float = Field(
+        0.5,
+        ge=0,
+        description="kube-scheduler binds asynchronously, so a filter call can arrive before "
+        "the previous pod's bind: it waits up to this long for pending binds so that both "
+        "pods are not placed on the same free capacity. 0 turns the wait off. Only used "
+        "once bind calls have been received.",
+    )
+
+
+class Config(BaseModel):
+    """The whole configuration file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    filters: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_FILTERS),
+        description="Enabled filters, run in this order; the first to leave no node stops.",
+    )
+    weighers: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_WEIGHERS),
+        description="Enabled weighers and their multipliers (negative reverses preference).",
+    )
+    options: Options = Field(default_factory=Options, description="Nova's scheduler options.")
+    server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
+    bind: BindSettings = Field(default_factory=BindSettings, description="The bind verb.")
+
+    @model_validator(mode="after")
+    def _known_names(self) -> Config:
+        unknown = [f"filter {n}" for n in self.filters if n not in FILTERS]
+        unknown += [f"weigher {n}" for n in self.weighers if n not in WEIGHERS]
+        if unknown:
+            raise ValueError(
+                "unknown "
+                + ", ".join(unknown)
+                + "; known filters: "
+                + ", ".join(sorted(FILTERS))
+                + "; known weighers: "
+                + ", ".join(sorted(WEIGHERS))
+            )
+        dupes = sorted({n for n in self.filters if self.filters.count(n) > 1})
+        if dupes:
+            raise ValueError("filters listed more than once: " + ", ".join(dupes))
+        return self
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration in {source}:"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        message = err["msg"].removeprefix("Value error, ")
+        lines.append(f"  {where}: {message}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str = "configuration") -> Config:
+    """Validate a decoded document; raises ConfigError with every problem listed."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid configuration in {source}: the top level must be a mapping")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read the YAML configuration file, or the defaults when no file is given."""
+    if path is None:
+        return Config()
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"configuration {path} is not valid YAML: {exc}") from None
+    return parse_config(data, str(path))

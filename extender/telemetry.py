@@ -1,0 +1,106 @@
+"""The Prometheus metrics, defined once. Names are part of the public contract: the Grafana
+dashboard and the alert rules in deploy/ and the chart query them.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+from prometheus_client import Counter, Gauge, Histogram, Info
+
+if TYPE_CHECKING:
+    from extender.engine.scheduler import FilterResult, Weighing
+
+_FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
+
+BUILD = Info("weighbridge_build", "Version of the running extender")
+REQUESTS = Counter(
+    "weighbridge_requests",
+    "Extender calls received, by verb and HTTP status code",
+    ["verb", "code"],
+)
+REQUEST_SECONDS = Histogram(
+    "weighbridge_request_duration_seconds",
+    "Time to answer an extender call, by verb",
+    ["verb"],
+    buckets=_FAST,
+)
+FILTER_REJECTIONS = Counter(
+    "weighbridge_filter_rejections",
+    "Nodes rejected, by filter",
+    ["filter"],
+)
+FILTER_SECONDS = Histogram(
+    "weighbridge_filter_duration_seconds",
+    "Time one filter took over one request's candidate nodes",
+    ["filter"],
+    buckets=_FAST,
+)
+WEIGHER_SECONDS = Histogram(
+    "weighbridge_weigher_duration_seconds",
+    "Time one weigher took over one request's nodes",
+    ["weigher"],
+    buckets=_FAST,
+)
+CACHE_OBJECTS = Gauge(
+    "weighbridge_cache_objects",
+    "Objects in the extender's cache, by kind",
+    ["kind"],
+)
+CACHE_SYNCED = Gauge(
+    "weighbridge_cache_synced",
+    "1 once the cache of this kind has finished its initial list",
+    ["kind"],
+)
+WATCH_RESTARTS = Counter(
+    "weighbridge_watch_restarts",
+    "Watches restarted, by kind and reason (expired, error, closed)",
+    ["kind", "reason"],
+)
+WATCH_EVENTS = Counter(
+    "weighbridge_watch_events",
+    "Watch events applied to the cache, by kind and type",
+    ["kind", "type"],
+)
+BINDS = Counter("weighbridge_binds", "Bind calls, by outcome", ["outcome"])
+BIND_SECONDS = Histogram(
+    "weighbridge_bind_duration_seconds",
+    "Time to create a Binding through the API",
+    buckets=_FAST,
+)
+ASSUMED_PODS = Gauge("weighbridge_assumed_pods", "Pods bound by the extender, not yet seen back")
+ASSUMPTIONS_EXPIRED = Counter(
+    "weighbridge_assumptions_expired",
+    "Assumed placements dropped because the pod never showed up bound",
+)
+PREEMPTION_DECISIONS = Counter(
+    "weighbridge_preemption_decisions",
+    "Preemption candidate nodes, by outcome (kept, trimmed, dropped)",
+    ["outcome"],
+)
+
+
+@cache
+def _filter_children(name: str) -> tuple[Counter, Histogram]:
+    """Labelled children looked up once per filter, not once per request."""
+    return FILTER_REJECTIONS.labels(name), FILTER_SECONDS.labels(name)
+
+
+@cache
+def _weigher_seconds(name: str) -> Histogram:
+    return WEIGHER_SECONDS.labels(name)
+
+
+def record_filtering(result: FilterResult) -> None:
+    for step in result.steps:
+        rejections, seconds = _filter_children(step.name)
+        if step.rejected:
+            rejections.inc(len(step.rejected))
+        if step.seconds:
+            seconds.observe(step.seconds)
+
+
+def record_weighing(weighing: Weighing) -> None:
+    for name, seconds in weighing.seconds.items():
+        _weigher_seconds(name).observe(seconds)
