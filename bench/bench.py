@@ -411,7 +411,7 @@ def build_naive(cluster: Cluster) -> tuple[NaiveCache, int, int]:
 def in_process(cluster: Cluster, budget: float) -> tuple[list[Figure], list[Figure], str]:
     state, node_bytes, pod_bytes = build_ours(cluster)
     naive, naive_node_bytes, naive_pod_bytes = build_naive(cluster)
-    extender = Extender(state, Scheduler(Config(filters=FILTERS, weighers=WEIGHERS)))
+    extender = Extender(state, Scheduler(FILTERS, WEIGHERS))
     pods = test_pods()
     structs = [msgspec.convert(p, Pod) for p in pods]
     rng = random.Random(1)

@@ -16,13 +16,11 @@ import msgspec
 from aiohttp import web
 
 from extender.cache.snapshot import load_snapshot, read_objects
-from extender.engine.scheduler import Scheduler
 from extender.http.server import make_app
 from extender.kube.objects import Pod
 from extender.service.config import load_config
 from extender.service.explain import render
 from extender.service.extender import Extender
-
 
 #: the example clusters and pods, in the checkout (the wheel does not ship them)
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -88,7 +86,7 @@ async def _demo(port: int, config_path: str | None) -> None:
     cluster = example_path("cluster.yaml")
     state = load_snapshot([cluster], config.options)
     pods = [o for o in read_objects([example_path("pods.yaml")]) if isinstance(o, Pod)]
-    extender = Extender(state, Scheduler(config))
+    extender = Extender(state, config.scheduler())
     runner = web.AppRunner(make_app(extender, config.server.max_body_bytes), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)

@@ -23,7 +23,6 @@ from extender.cache.kubeapi import KubeApi, load_configuration
 from extender.cache.live import LiveCache
 from extender.cache.snapshot import load_snapshot, read_objects
 from extender.cache.state import ClusterState
-from extender.engine.scheduler import Scheduler
 from extender.errors import WeighbridgeError
 from extender.http.server import STOPPING, make_app
 from extender.kube.objects import Pod
@@ -37,7 +36,7 @@ log = logging.getLogger("weighbridge")
 
 def build_extender(snapshots: Sequence[str], config: Config) -> Extender:
     state = load_snapshot(snapshots, config.options)
-    return Extender(state, Scheduler(config))
+    return Extender(state, config.scheduler())
 
 
 def read_pods(path: str) -> list[Pod]:
@@ -93,16 +92,14 @@ async def _serve_live(config: Config, args: argparse.Namespace) -> None:
     api = KubeApi(load_configuration(args.kubeconfig))
     state = ClusterState(config.options)
     cache = LiveCache(api, state)
-    extender = Extender(state, Scheduler(config))
     binder = Binder(
         api,
         state,
-        extender.pod_info,
-        extender.bind_failed,
         config.bind.assume_seconds,
         BindBarrier(config.bind.wait_for_binds_seconds),
     )
-    app = make_app(extender, config.server.max_body_bytes, cache.not_ready, binder)
+    extender = Extender(state, config.scheduler(), cache.not_ready, binder)
+    app = make_app(extender, config.server.max_body_bytes)
     cache.start()
     try:
         await _serve(

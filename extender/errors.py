@@ -15,13 +15,17 @@ class QuantityError(WeighbridgeError, ValueError):
         self.text = text
 
 
-class ObjectError(WeighbridgeError):
-    """A Kubernetes object that cannot become part of the cache."""
+class _LocatedError(WeighbridgeError):
+    """An error in a named place of the user's input: `where` it is, and `why`."""
 
     def __init__(self, where: str, why: str) -> None:
         super().__init__(f"{where}: {why}")
         self.where = where
         self.why = why
+
+
+class ObjectError(_LocatedError):
+    """A Kubernetes object that cannot become part of the cache."""
 
 
 class SnapshotError(WeighbridgeError):
@@ -36,13 +40,12 @@ class WireError(WeighbridgeError):
     """A request body that is not valid extender arguments (answered with HTTP 400)."""
 
 
-class AnnotationError(WeighbridgeError):
+class AnnotationError(_LocatedError):
     """A pod annotation or label the user got wrong; the pod is answered with this reason."""
 
     def __init__(self, key: str, why: str) -> None:
-        super().__init__(f"annotation {key}: {why}")
+        super().__init__(f"annotation {key}", why)
         self.key = key
-        self.why = why
 
 
 class NotSyncedError(WeighbridgeError):

@@ -5,12 +5,8 @@ dashboard and the alert rules in deploy/ and the chart query them.
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Gauge, Histogram, Info
-
-if TYPE_CHECKING:
-    from extender.engine.scheduler import FilterResult, Weighing
 
 _FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0)
 
@@ -82,25 +78,12 @@ PREEMPTION_DECISIONS = Counter(
 
 
 @cache
-def _filter_children(name: str) -> tuple[Counter, Histogram]:
-    """Labelled children looked up once per filter, not once per request."""
+def filter_children(name: str) -> tuple[Counter, Histogram]:
+    """A filter's rejection counter and time histogram, looked up once per filter, not once
+    per request."""
     return FILTER_REJECTIONS.labels(name), FILTER_SECONDS.labels(name)
 
 
 @cache
-def _weigher_seconds(name: str) -> Histogram:
+def weigher_seconds(name: str) -> Histogram:
     return WEIGHER_SECONDS.labels(name)
-
-
-def record_filtering(result: FilterResult) -> None:
-    for step in result.steps:
-        rejections, seconds = _filter_children(step.name)
-        if step.rejected:
-            rejections.inc(len(step.rejected))
-        if step.seconds:
-            seconds.observe(step.seconds)
-
-
-def record_weighing(weighing: Weighing) -> None:
-    for name, seconds in weighing.seconds.items():
-        _weigher_seconds(name).observe(seconds)

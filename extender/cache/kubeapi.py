@@ -18,6 +18,7 @@ import aiohttp
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
+from extender.contract import API_GROUP, API_VERSION, HOST_AGGREGATE_KIND, HOST_AGGREGATE_PLURAL
 from extender.errors import WeighbridgeError
 
 
@@ -48,7 +49,7 @@ class Resource:
 
 NODES = Resource("Node", "", "v1", "nodes")
 PODS = Resource("Pod", "", "v1", "pods")
-HOST_AGGREGATES = Resource("HostAggregate", "weighbridge.io", "v1alpha1", "hostaggregates")
+HOST_AGGREGATES = Resource(HOST_AGGREGATE_KIND, API_GROUP, API_VERSION, HOST_AGGREGATE_PLURAL)
 NODE_RESOURCE_TOPOLOGIES = Resource(
     "NodeResourceTopology", "topology.node.k8s.io", "v1alpha2", "noderesourcetopologies"
 )

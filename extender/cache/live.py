@@ -235,6 +235,19 @@ class Informer(Generic[T]):
             log.warning("skipped object", extra={"kind": self._label, "error": str(exc)})
 
 
+def _optional(
+    api: KubeApi,
+    resource: Resource,
+    kind: type[T],
+    upsert: Callable[[T], object],
+    delete: Callable[[str], object],
+    keys: Callable[[], set[str]],
+) -> Informer[T]:
+    """An informer for a custom resource keyed by name whose CRD may not be installed: a
+    cluster without it still works, and the cache is ready without it."""
+    return Informer(api, resource, kind, Handlers.by_name(upsert, delete, keys), optional=True)
+
+
 class LiveCache:
     """The informers for Nodes, Pods and HostAggregates over one ClusterState."""
 
@@ -243,42 +256,27 @@ class LiveCache:
         self.state = state
         self.sweep_seconds = assume_sweep_seconds
         s = state
+        pods = Handlers(
+            s.upsert_pod, lambda p: s.delete_pod(pod_uid(p)), s.pod_keys, pod_uid, s.delete_pod
+        )
         self.informers: list[Informer[Any]] = [
-            Informer(
-                api,
-                NODES,
-                Node,
-                Handlers.by_name(s.upsert_node, s.delete_node, lambda: set(s.table.index)),
-            ),
-            Informer(
-                api,
-                PODS,
-                Pod,
-                Handlers(
-                    s.upsert_pod,
-                    lambda p: s.delete_pod(pod_uid(p)),
-                    s.pod_keys,
-                    pod_uid,
-                    s.delete_pod,
-                ),
-            ),
-            Informer(
+            Informer(api, NODES, Node, Handlers.by_name(s.upsert_node, s.delete_node, s.node_keys)),
+            Informer(api, PODS, Pod, pods),
+            _optional(
                 api,
                 HOST_AGGREGATES,
                 HostAggregate,
-                Handlers.by_name(
-                    s.upsert_aggregate, s.delete_aggregate, lambda: set(s.aggregate_objects)
-                ),
-                optional=True,
+                s.upsert_aggregate,
+                s.delete_aggregate,
+                s.aggregate_keys,
             ),
-            Informer(
+            _optional(
                 api,
                 NODE_RESOURCE_TOPOLOGIES,
                 NodeResourceTopology,
-                Handlers.by_name(
-                    s.upsert_numa_topology, s.delete_numa_topology, lambda: set(s.numa)
-                ),
-                optional=True,
+                s.upsert_numa_topology,
+                s.delete_numa_topology,
+                s.numa_keys,
             ),
         ]
         self._tasks: list[asyncio.Task[None]] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -31,6 +31,9 @@ from extender.model.request import InstanceGroup, RetryInfo
 from extender.model.table import HostTable
 
 log = logging.getLogger(__name__)
+
+#: pods described by filter calls and not yet shown by the pod watch, at most
+UNSEEN_PODS = 4096
 
 
 @dataclass(slots=True)
@@ -64,8 +67,11 @@ class ClusterState:
         self.numa: dict[str, list[NumaZone]] = {}
         self.max_attempts = options.max_attempts
         self.failures = FailureLog(options.bind_failure_ttl_seconds, options.bind_failure_records)
-        #: pods not yet bound, so that a bind can consume what they request
+        #: pods not yet bound, so that a bind can consume what they request: from the pod
+        #: watch, or from a filter call the watch has not caught up with (`expect`)
         self.pending: dict[str, PodInfo] = {}
+        #: the pending pods the watch has not shown yet, oldest first
+        self._unseen: OrderedDict[str, None] = OrderedDict()
         #: pods this extender bound and has not yet seen bound, with their deadlines
         self.assumed: dict[str, float] = {}
 
@@ -85,20 +91,14 @@ class ClusterState:
     # -- nodes -----------------------------------------------------------------------------
 
     def upsert_node(self, node: Node) -> HostState:
-        name = node.metadata.name
-        host = self.table.get(name)
-        created = host is None
-        if host is None:
-            host = HostState(name)
-        host.update_from_node(node, self.ratios)
+        host, created = self.table.update_node(node, self.ratios)
         self._set_aggregates(host)
         if created:
-            host.numa_zones = self.numa.get(name)
-            host.failed_builds = self.failures.failed_builds(name)
-            self.table.add(host)
+            name = host.host
+            self.table.set_numa_zones(name, self.numa.get(name))
+            self.table.set_failed_builds(name, self.failures.failed_builds(name))
             for info in self.orphans.pop(name, {}).values():
-                host.add_instance(info)
-        self.table.write(host)
+                self.table.add_pod(name, info)
         return host
 
     def delete_node(self, name: str) -> None:
@@ -113,6 +113,7 @@ class ClusterState:
             self.orphans[name] = dict(host.instances)
 
     def _set_aggregates(self, host: HostState) -> None:
+        """The aggregates the host's labels name, in the index and on the host."""
         names = {
             k[len(AGGREGATE_LABEL_PREFIX) :]
             for k in host.labels
@@ -131,7 +132,7 @@ class ClusterState:
                 agg = self.aggregates[agg_name] = Aggregate(agg_name)
             agg.hosts.add(host.host)
             members.append(agg)
-        host.aggregates = members
+        self.table.set_aggregates(host.host, members)
 
     # -- aggregates ------------------------------------------------------------------------
 
@@ -157,8 +158,7 @@ class ClusterState:
         moved = agg.metadata.get(AVAILABILITY_ZONE_KEY) != metadata.get(AVAILABILITY_ZONE_KEY)
         agg.metadata = metadata
         if moved:
-            for member in agg.hosts:
-                self.table.write(self.table[member])
+            self.table.aggregate_changed(agg.hosts)
 
     def _forget_aggregate_if_unused(self, name: str) -> None:
         agg = self.aggregates.get(name)
@@ -171,15 +171,11 @@ class ClusterState:
         """A NodeResourceTopology is named after its node and may arrive before it."""
         zones = parse_numa_zones(obj)
         self.numa[obj.metadata.name] = zones
-        host = self.table.get(obj.metadata.name)
-        if host is not None:
-            host.numa_zones = zones
+        self.table.set_numa_zones(obj.metadata.name, zones)
 
     def delete_numa_topology(self, name: str) -> None:
         self.numa.pop(name, None)
-        host = self.table.get(name)
-        if host is not None:
-            host.numa_zones = None
+        self.table.set_numa_zones(name, None)
 
     # -- pods ------------------------------------------------------------------------------
 
@@ -215,37 +211,56 @@ class ClusterState:
 
     def pod_keys(self) -> set[str]:
         """Every pod the cache knows of, for a relist to find the ones that are gone."""
-        return (set(self.placements) | set(self.pending)) - set(self.assumed)
+        return (set(self.placements) | set(self.pending)) - set(self.assumed) - set(self._unseen)
+
+    def node_keys(self) -> set[str]:
+        return set(self.table.index)
+
+    def aggregate_keys(self) -> set[str]:
+        """The aggregates that have a HostAggregate object (labels alone make the others)."""
+        return set(self.aggregate_objects)
+
+    def numa_keys(self) -> set[str]:
+        return set(self.numa)
+
+    def expect(self, info: PodInfo) -> None:
+        """A pod being scheduled, as its filter call describes it. kube-scheduler may bind
+        it before the pod watch shows it, and the bind must know what it requests; what the
+        watch shows always wins, and at most UNSEEN_PODS such pods are kept, oldest out."""
+        uid = info.uid
+        if uid in self.placements or (uid in self.pending and uid not in self._unseen):
+            return
+        self.pending[uid] = info
+        self._unseen[uid] = None
+        self._unseen.move_to_end(uid)
+        if len(self._unseen) > UNSEEN_PODS:
+            oldest, _ = self._unseen.popitem(last=False)
+            del self.pending[oldest]
 
     def _place(self, uid: str, node: str, info: PodInfo) -> None:
         self.delete_pod(uid)
         self.placements[uid] = Placement(node, info)
-        host = self.table.get(node)
-        if host is None:
+        if not self.table.add_pod(node, info):
             self.orphans.setdefault(node, {})[uid] = info
-        else:
-            host.add_instance(info)
-            self.table.write(host)
         group = info.labels.get(SERVER_GROUP_LABEL)
         if group is not None:
             self.groups.setdefault((info.namespace, group), {})[uid] = node
 
     def delete_pod(self, uid: str) -> None:
         self.pending.pop(uid, None)
+        self._unseen.pop(uid, None)
         self.assumed.pop(uid, None)
         placement = self.placements.pop(uid, None)
         if placement is None:
             return
-        host = self.table.get(placement.node)
-        if host is None:
+        if placement.node in self.table.index:
+            self.table.remove_pod(placement.node, uid)
+        else:
             orphans = self.orphans.get(placement.node)
             if orphans is not None:
                 orphans.pop(uid, None)
                 if not orphans:
                     del self.orphans[placement.node]
-        else:
-            host.remove_instance(uid)
-            self.table.write(host)
         group = placement.info.labels.get(SERVER_GROUP_LABEL)
         if group is not None:
             key = (placement.info.namespace, group)
@@ -280,10 +295,7 @@ class ClusterState:
 
     def _sync_failed_builds(self, nodes: set[str]) -> None:
         for name in nodes:
-            host = self.table.get(name)
-            if host is not None:
-                host.failed_builds = self.failures.failed_builds(name)
-                self.table.write(host)
+            self.table.set_failed_builds(name, self.failures.failed_builds(name))
 
     @property
     def node_count(self) -> int:

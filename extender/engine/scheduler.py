@@ -8,6 +8,7 @@ contributed; callers turn that into wire answers, metrics and `explain` output.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,11 +17,37 @@ from extender.contract import FORCE_HOSTS, IGNORE_HOSTS, SERVER_GROUP_POLICY
 from extender.engine.filters import FILTERS, BaseFilter
 from extender.engine.weighers import WEIGHERS, BaseWeigher, normalize
 from extender.errors import AnnotationError
+from extender.model.options import Options
 from extender.model.request import RequestSpec
 from extender.model.table import FloatArray, HostTable, IntArray
-from extender.service.config import Config
 
 MAX_SCORE = 10
+
+#: Nova's default enabled_filters (Newton and Ocata), in Nova's order.
+DEFAULT_FILTERS = [
+    "RetryFilter",
+    "AvailabilityZoneFilter",
+    "RamFilter",
+    "DiskFilter",
+    "ComputeFilter",
+    "ComputeCapabilitiesFilter",
+    "ImagePropertiesFilter",
+    "ServerGroupAntiAffinityFilter",
+    "ServerGroupAffinityFilter",
+]
+#: Nova's all_weighers (as of Rocky) with Nova's default multipliers; BuildFailureWeigher's
+#: million makes any recent bind failure outweigh everything else.
+DEFAULT_WEIGHERS = {
+    "RAMWeigher": 1.0,
+    "CPUWeigher": 1.0,
+    "DiskWeigher": 1.0,
+    "IoOpsWeigher": -1.0,
+    "PCIWeigher": 1.0,
+    "ServerGroupSoftAffinityWeigher": 1.0,
+    "ServerGroupSoftAntiAffinityWeigher": 1.0,
+    "MetricsWeigher": 1.0,
+    "BuildFailureWeigher": 1_000_000.0,
+}
 
 #: What each server-group policy needs enabled; Nova's conductor raises
 #: UnsupportedPolicyException when it is not.
@@ -68,14 +95,17 @@ class Weighing:
 class Scheduler:
     """Filters then weighers, as configured."""
 
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self.filters: list[BaseFilter] = [FILTERS[n](config.options) for n in config.filters]
-        self.weighers: list[BaseWeigher] = [
-            WEIGHERS[n](config.options, m) for n, m in config.weighers.items()
-        ]
+    def __init__(
+        self,
+        filters: Sequence[str] = DEFAULT_FILTERS,
+        weighers: Mapping[str, float] = DEFAULT_WEIGHERS,
+        options: Options | None = None,
+    ) -> None:
+        options = options or Options()
+        self.filters: list[BaseFilter] = [FILTERS[n](options) for n in filters]
+        self.weighers: list[BaseWeigher] = [WEIGHERS[n](options, m) for n, m in weighers.items()]
         self._lo = sum(min(0.0, w.multiplier) for w in self.weighers)
-        self._enabled = {*config.filters, *config.weighers}
+        self._enabled = {*filters, *weighers}
         self._hi = sum(max(0.0, w.multiplier) for w in self.weighers)
 
     # -- filtering -------------------------------------------------------------------------
@@ -116,7 +146,7 @@ class Scheduler:
             if mask is None:
                 keep: list[int] = []
                 for r in rows.tolist():
-                    reason = f.check(hosts[r], spec)
+                    reason = f.host_passes(hosts[r], spec)
                     if reason is None:
                         keep.append(r)
                     else:

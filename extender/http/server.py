@@ -17,29 +17,19 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from extender import telemetry
-from extender.errors import AnnotationError, NotSyncedError, ObjectError, WireError
-from extender.kube.pods import pod_uid
+from extender.errors import NotSyncedError, WireError
 from extender.kube.wire import (
-    ExtenderFilterResult,
-    binding_uid,
     decode_args,
     decode_binding,
     decode_explain,
     decode_preemption,
     encoder,
 )
-from extender.service.binding import Binder
-from extender.service.explain import report
 from extender.service.extender import Extender
 
 log = logging.getLogger(__name__)
 
-Readiness = Callable[[], str | None]
-"""Returns None when ready, else what is still missing."""
-
 EXTENDER = web.AppKey("extender", Extender)
-READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
-BINDER = web.AppKey("binder", Binder)
 #: set once the process is told to stop: /readyz fails so the Service stops sending calls,
 #: while the verbs keep answering the ones still on their way
 STOPPING = web.AppKey("stopping", asyncio.Event)
@@ -83,51 +73,26 @@ def _verb(
     return handler
 
 
-async def _filter(request: web.Request, body: bytes) -> Any:
-    args, pod, names = decode_args(body)
-    missing = request.app[READINESS]()
-    if missing is not None:
-        return ExtenderFilterResult(Error=f"weighbridge: not ready: {missing}")
-    binder = request.app.get(BINDER)
-    if binder is None:
-        return request.app[EXTENDER].filter(args, pod, names)
-    uid = pod_uid(pod)
-    await binder.barrier.wait(uid)
-    result = request.app[EXTENDER].filter(args, pod, names)
-    if result.NodeNames or (result.Nodes is not None and result.Nodes.items):
-        binder.barrier.filtered(uid)
-    return result
+def _filter(request: web.Request, body: bytes) -> Any:
+    return request.app[EXTENDER].filter(*decode_args(body))
 
 
 def _prioritize(request: web.Request, body: bytes) -> Any:
     _, pod, names = decode_args(body)
-    missing = request.app[READINESS]()
-    if missing is not None:
-        raise NotSyncedError(f"weighbridge: not ready: {missing}")
     return request.app[EXTENDER].prioritize(pod, names)
 
 
 def _preempt(request: web.Request, body: bytes) -> Any:
-    args, pod = decode_preemption(body)
-    return request.app[EXTENDER].preempt(args, pod)
+    return request.app[EXTENDER].preempt(*decode_preemption(body))
 
 
-async def _bind(request: web.Request, body: bytes) -> Any:
-    args = decode_binding(body)
-    result = await request.app[BINDER].bind(args)
-    request.app[EXTENDER].decisions.bound(binding_uid(args), args.Node, result.Error)
-    return result
+def _bind(request: web.Request, body: bytes) -> Any:
+    return request.app[EXTENDER].bind(decode_binding(body))
 
 
 def _explain(request: web.Request, body: bytes) -> Any:
     """What-if: run the whole chain for a pod, reserve nothing, say why."""
-    pod, names = decode_explain(body)
-    extender: Extender = request.app[EXTENDER]
-    try:
-        decision = extender.decide(pod, names)
-    except (AnnotationError, ObjectError) as exc:
-        raise WireError(str(exc)) from None
-    return report(decision, extender.scheduler, extender.state.table.hosts)
+    return request.app[EXTENDER].explain(*decode_explain(body))
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -137,7 +102,7 @@ async def _healthz(request: web.Request) -> web.Response:
 async def _readyz(request: web.Request) -> web.Response:
     if request.app[STOPPING].is_set():
         return web.Response(text="not ready: shutting down", status=503)
-    missing = request.app[READINESS]()
+    missing = request.app[EXTENDER].readiness()
     if missing is None:
         return web.Response(text="ok")
     return web.Response(text=f"not ready: {missing}", status=503)
@@ -155,15 +120,11 @@ async def _metrics(request: web.Request) -> web.Response:
 
 async def _hosts(request: web.Request) -> web.Response:
     """Read-only inspection of the cache: every HostState, or one by name."""
-    state = request.app[EXTENDER].state
     name = request.match_info.get("name")
-    if name is None:
-        hosts = {h.host: h.summary() for h in state.table.hosts}
-        return _json({"hosts": hosts, "assumed": sorted(state.assumed)})
-    host = state.table.get(name)
-    if host is None:
+    view = request.app[EXTENDER].hosts(name)
+    if view is None:
         return _json({"Error": f"node {name} is not in the cache"}, 404)
-    return _json(host.summary())
+    return _json(view)
 
 
 async def _decisions(request: web.Request) -> web.Response:
@@ -179,20 +140,10 @@ async def _bad_method(request: web.Request) -> web.Response:
     return _json({"Error": f"{request.method} not allowed on {request.path}; use POST"}, 405)
 
 
-def always_ready() -> str | None:
-    return None
-
-
-def make_app(
-    extender: Extender,
-    max_body_bytes: int,
-    readiness: Readiness = always_ready,
-    binder: Binder | None = None,
-) -> web.Application:
-    """The extender app; bind is served only with a binder (a live cluster to bind in)."""
+def make_app(extender: Extender, max_body_bytes: int) -> web.Application:
+    """The extender app; bind is served only where the extender has a cluster to bind in."""
     app = web.Application(client_max_size=max_body_bytes)
     app[EXTENDER] = extender
-    app[READINESS] = readiness
     app[STOPPING] = asyncio.Event()
     routes: dict[str, Callable[[web.Request, bytes], Any]] = {
         "filter": _filter,
@@ -200,8 +151,7 @@ def make_app(
         "preempt": _preempt,
         "explain": _explain,
     }
-    if binder is not None:
-        app[BINDER] = binder
+    if extender.binder is not None:
         routes["bind"] = _bind
     for name, handle in routes.items():
         app.router.add_post(f"/{name}", _verb(name, handle))

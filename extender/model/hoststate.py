@@ -2,7 +2,8 @@
 
 Attribute names and units are Nova's (RAM and disk in MiB, vCPUs in cores), so that JsonFilter
 queries and capability keys read as they do in Nova. A HostState is built once per Node
-version and then changed in O(1) per pod event; filters only read it.
+version and then changed in O(1) per pod event. Only the HostTable (table.py) calls the
+methods that change it, so its row of columns always follows; filters only read it.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from extender.contract import (
+    ARCH_LABEL,
     AVAILABILITY_ZONE_KEY,
     CPU,
     EPHEMERAL,
     FLAVOR,
     MEMORY,
     METRICS_ANNOTATION_PREFIX,
+    OS_LABEL,
     PODS,
     RATIO_ANNOTATIONS,
     STATS_ANNOTATION_PREFIX,
@@ -147,7 +150,6 @@ class HostState:
         "numa_zones",
         "os_image",
         "ram_allocation_ratio",
-        "row",
         "service",
         "stats",
         "supported_instances",
@@ -162,7 +164,6 @@ class HostState:
     def __init__(self, name: str) -> None:
         self.host = name
         self.nodename = name
-        self.row = -1
         self.total_usable_ram_mb = 0.0
         self.free_ram_mb = 0.0
         self.total_usable_disk_gb = 0.0
@@ -206,7 +207,7 @@ class HostState:
             f"instances: {self.num_instances}"
         )
 
-    def update_from_node(self, node: Node, defaults: Ratios) -> None:
+    def _apply_node(self, node: Node, defaults: Ratios) -> None:
         """Take totals, conditions and properties from a Node; keeps what pods consume."""
         where = f"Node {node.metadata.name}"
         try:
@@ -246,8 +247,8 @@ class HostState:
         self.hypervisor_version = _version_int(info.kubelet_version)
         self.kernel_version = info.kernel_version
         self.os_image = info.os_image
-        arch = meta.labels.get("kubernetes.io/arch", info.architecture)
-        os_name = meta.labels.get("kubernetes.io/os", info.operating_system)
+        arch = meta.labels.get(ARCH_LABEL, info.architecture)
+        os_name = meta.labels.get(OS_LABEL, info.operating_system)
         self.supported_instances = [(arch, runtime, os_name)] if arch or os_name else []
         self.stats = {
             k[len(STATS_ANNOTATION_PREFIX) :]: v
@@ -257,15 +258,15 @@ class HostState:
         self.capabilities = {**meta.labels, **self.stats}
         self.metrics = _metrics(meta.annotations)
 
-    def add_instance(self, info: PodInfo) -> None:
+    def _add_instance(self, info: PodInfo) -> None:
         """Nova's update_instance_info for one pod: it now consumes this host."""
         if info.uid in self.instances:
-            self.remove_instance(info.uid)
+            self._remove_instance(info.uid)
         self.instances[info.uid] = info
         self.instance_keys[info.key] = info.uid
         self._consume(info, +1)
 
-    def remove_instance(self, uid: str) -> PodInfo | None:
+    def _remove_instance(self, uid: str) -> PodInfo | None:
         """Nova's delete_instance_info: the pod no longer consumes this host."""
         info = self.instances.pop(uid, None)
         if info is not None:
@@ -274,13 +275,24 @@ class HostState:
             self._consume(info, -1)
         return info
 
+    def _copy(self) -> HostState:
+        """An independent copy for what-if runs: what pods change is copied, the rest (node
+        properties, shared aggregates) is shared, since a copy only ever loses pods."""
+        twin = HostState.__new__(HostState)
+        for name in HostState.__slots__:
+            setattr(twin, name, getattr(self, name))
+        twin.instances = dict(self.instances)
+        twin.instance_keys = dict(self.instance_keys)
+        twin.extended_used = dict(self.extended_used)
+        return twin
+
     def has_instance(self, ref: str) -> bool:
         """Whether a pod named by UID or by namespace/name runs here."""
         return ref in self.instances or ref in self.instance_keys
 
     def attribute(self, name: str) -> Any:
         """A public attribute by name, for capability keys and JsonFilter variables, which
-        users write: internals (methods, the table row) read as missing."""
+        users write: internals (methods, the name index) read as missing."""
         return getattr(self, name) if name in QUERYABLE else None
 
     def _consume(self, info: PodInfo, sign: int) -> None:
@@ -352,7 +364,7 @@ class HostState:
         )
 
 
-QUERYABLE = (frozenset(HostState.__slots__) - {"row", "instance_keys"}) | {
+QUERYABLE = (frozenset(HostState.__slots__) - {"instance_keys"}) | {
     "availability_zones",
     "free_devices",
 }

@@ -8,6 +8,13 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
+class Settings(BaseModel):
+    """A section of the configuration file: an unknown key is an error (a typo would
+    otherwise be ignored silently), and nothing changes after start-up."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 def parse_weight_setting(entries: list[str]) -> list[tuple[str, float]]:
     """Nova's `name=ratio` list. Nova drops a bad entry with a warning; here it stops the
     start, naming every bad entry, so that a typo cannot silently disable a metric."""
@@ -26,10 +33,8 @@ def parse_weight_setting(entries: list[str]) -> list[tuple[str, float]]:
     return parsed
 
 
-class MetricsOptions(BaseModel):
+class MetricsOptions(Settings):
     """Nova's [metrics] group: MetricsFilter and MetricsWeigher."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     weight_setting: list[str] = Field(
         default_factory=list,
@@ -60,10 +65,8 @@ class MetricsOptions(BaseModel):
         return parse_weight_setting(self.weight_setting)
 
 
-class Options(BaseModel):
+class Options(Settings):
     """Options the filters and weighers read (Nova's [filter_scheduler] and friends)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_io_ops_per_host: int = Field(
         8,

@@ -35,6 +35,7 @@ from extender.errors import AnnotationError, ObjectError
 from extender.kube.objects import Pod
 from extender.kube.pods import first_image, pod_resources, pod_uid
 from extender.kube.quantities import PodResources, is_device_resource
+from extender.model.hoststate import PodInfo
 
 T = TypeVar("T")
 
@@ -69,8 +70,6 @@ class RequestSpec:
     memory_mb: float = 0.0
     vcpus: float = 0.0
     root_gb: float = 0.0
-    ephemeral_gb: float = 0.0
-    swap: float = 0.0
     resources: PodResources = field(default_factory=PodResources)
     labels: dict[str, str] = field(default_factory=dict)
     flavor: str | None = None
@@ -89,8 +88,22 @@ class RequestSpec:
 
     @property
     def disk_mb(self) -> float:
-        """DiskFilter's request: root and ephemeral in GiB, swap in MiB."""
-        return 1024 * (self.root_gb + self.ephemeral_gb) + self.swap
+        """DiskFilter's request. Nova adds ephemeral and swap disks to the root disk; a pod's
+        ephemeral-storage request is all of its local disk, so it is all of root_gb here."""
+        return 1024 * self.root_gb
+
+    def as_instance(self) -> PodInfo:
+        """The pod as a host counts it once it is placed there (starting: an I/O op)."""
+        return PodInfo(
+            self.uid,
+            self.project_id,
+            self.name,
+            self.resources,
+            True,
+            self.labels,
+            self.flavor,
+            self.image_id,
+        )
 
     @property
     def pci_requests(self) -> dict[str, float]:

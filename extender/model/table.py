@@ -1,22 +1,31 @@
-"""The hot numbers of every HostState as numpy columns, so a filter or weigher can run over
-thousands of hosts in microseconds. Rows are written when a HostState changes (O(1)) and a
-removed host's row is refilled by the last one, so the table never has holes.
+"""The HostTable: every HostState by row, its hot numbers mirrored in numpy columns, and the
+one place a host changes.
+
+Filters and weighers run over thousands of hosts in microseconds by reading the columns,
+so a column must never disagree with its HostState. Every change of a host (a node update,
+a pod added or removed, a failed build, its aggregates' zones) is therefore one call here,
+which changes the HostState and writes its row together; nothing else changes a host that
+is in a table. A removed host's row is refilled by the last one, so the table never has
+holes. Dry runs (preemption) work on `what_if`, a one-row copy, never on the live host.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 
-from extender.model.hoststate import HostState
+from extender.kube.objects import Node
+from extender.model.hoststate import Aggregate, HostState, NumaZone, PodInfo, Ratios
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.intp]
 
-FIELDS = (
+#: the HostState attributes mirrored as float columns, under the same names
+ColumnName = Literal[
     "free_ram_mb",
     "total_usable_ram_mb",
     "ram_allocation_ratio",
@@ -30,7 +39,8 @@ FIELDS = (
     "num_io_ops",
     "failed_builds",
     "free_devices",
-)
+]
+FIELDS: tuple[ColumnName, ...] = get_args(ColumnName)
 
 
 class HostTable:
@@ -42,7 +52,7 @@ class HostTable:
         self.names: list[str] = []
         self.index: dict[str, int] = {}
         self._capacity = capacity
-        self.cols: dict[str, FloatArray] = {f: np.zeros(capacity) for f in FIELDS}
+        self._columns: dict[ColumnName, FloatArray] = {f: np.zeros(capacity) for f in FIELDS}
         self.disabled: BoolArray = np.zeros(capacity, dtype=bool)
         self.up: BoolArray = np.zeros(capacity, dtype=bool)
         #: in at least one aggregate: the only hosts aggregate isolation filters must look at
@@ -63,19 +73,23 @@ class HostTable:
         row = self.index.get(name)
         return None if row is None else self.hosts[row]
 
-    def col(self, name: str) -> FloatArray:
-        return self.cols[name]
+    def column(self, name: ColumnName) -> FloatArray:
+        """The column of the HostState attribute `name`, indexed by row."""
+        return self._columns[name]
+
+    # -- the changes of a host: each changes the HostState and writes its row ---------------
 
     def add(self, host: HostState) -> None:
+        """Take in a HostState built outside any table (a new node, or a test's host)."""
         if host.host in self.index:
             raise KeyError(f"host {host.host} already in the table")
         if len(self.hosts) == self._capacity:
             self._grow()
-        host.row = len(self.hosts)
+        row = len(self.hosts)
         self.hosts.append(host)
         self.names.append(host.host)
-        self.index[host.host] = host.row
-        self.write(host)
+        self.index[host.host] = row
+        self._write(row)
 
     def remove(self, name: str) -> HostState | None:
         row = self.index.pop(name, None)
@@ -87,26 +101,83 @@ class HostTable:
         if last is not host:
             self.hosts[row] = last
             self.names[row] = last.host
-            last.row = row
             self.index[last.host] = row
-            self.write(last)
-        host.row = -1
+            self._write(row)
         return host
 
-    def write(self, host: HostState) -> None:
-        """Copy a HostState's hot numbers into its row; call after every change to it."""
-        row = host.row
-        for f, column in self.cols.items():
-            column[row] = getattr(host, f)
-        self.disabled[row] = bool(host.service.get("disabled"))
-        self.up[row] = bool(host.service.get("up"))
-        self.aggregated[row] = bool(host.aggregates)
-        zones = host.availability_zones
-        code = self._zone_codes.get(zones)
-        if code is None:
-            code = self._zone_codes[zones] = len(self.zone_sets)
-            self.zone_sets.append(zones)
-        self.zone_code[row] = code
+    def update_node(self, node: Node, defaults: Ratios) -> tuple[HostState, bool]:
+        """A Node's totals, conditions and properties; adds the host when the table does not
+        have it. Returns the host and whether it is new. A bad Node raises ObjectError and
+        leaves the host unchanged."""
+        name = node.metadata.name
+        row = self.index.get(name)
+        host = HostState(name) if row is None else self.hosts[row]
+        host._apply_node(node, defaults)
+        if row is None:
+            self.add(host)
+        else:
+            self._write(row)
+        return host, row is None
+
+    def add_pod(self, name: str, info: PodInfo) -> bool:
+        """The pod now consumes host `name` (Nova's update_instance_info); False when the
+        table has no such host."""
+        row = self.index.get(name)
+        if row is None:
+            return False
+        self.hosts[row]._add_instance(info)
+        self._write(row)
+        return True
+
+    def remove_pod(self, name: str, uid: str) -> PodInfo | None:
+        """The pod no longer consumes host `name` (Nova's delete_instance_info)."""
+        row = self.index.get(name)
+        if row is None:
+            return None
+        info = self.hosts[row]._remove_instance(uid)
+        self._write(row)
+        return info
+
+    def set_aggregates(self, name: str, aggregates: list[Aggregate]) -> None:
+        """The aggregates host `name` is a member of (objects shared by their members)."""
+        row = self.index.get(name)
+        if row is not None:
+            self.hosts[row].aggregates = aggregates
+            self._write(row)
+
+    def set_failed_builds(self, name: str, count: int) -> None:
+        row = self.index.get(name)
+        if row is not None:
+            self.hosts[row].failed_builds = count
+            self._write(row)
+
+    def set_numa_zones(self, name: str, zones: list[NumaZone] | None) -> None:
+        row = self.index.get(name)
+        if row is not None:
+            self.hosts[row].numa_zones = zones
+
+    def aggregate_changed(self, names: Iterable[str]) -> None:
+        """Rows of the hosts of an aggregate whose metadata changed: the aggregate object is
+        shared by its members, so only what the rows derive from it (zones) is written."""
+        for name in names:
+            row = self.index.get(name)
+            if row is not None:
+                self._write(row)
+
+    def what_if(self, name: str, without: Iterable[str]) -> HostTable | None:
+        """A one-row table holding a copy of host `name` without the pods `without` (UIDs),
+        for dry runs such as preemption; the live host and its row are not touched."""
+        host = self.get(name)
+        if host is None:
+            return None
+        twin = host._copy()
+        for uid in without:
+            twin._remove_instance(uid)
+        table = HostTable(capacity=1)
+        table.add(twin)
+        return table
+
+    # -- reading rows ----------------------------------------------------------------------
 
     def rows(self, names: list[str] | None = None) -> tuple[IntArray, list[str]]:
         """Rows of the named hosts (all when None), and the names the table does not know."""
@@ -132,10 +203,25 @@ class HostTable:
         result: FloatArray = full[rows]
         return result
 
+    def _write(self, row: int) -> None:
+        """Copy the hot numbers of the host at `row` into the columns."""
+        host = self.hosts[row]
+        for f, column in self._columns.items():
+            column[row] = getattr(host, f)
+        self.disabled[row] = bool(host.service.get("disabled"))
+        self.up[row] = bool(host.service.get("up"))
+        self.aggregated[row] = bool(host.aggregates)
+        zones = host.availability_zones
+        code = self._zone_codes.get(zones)
+        if code is None:
+            code = self._zone_codes[zones] = len(self.zone_sets)
+            self.zone_sets.append(zones)
+        self.zone_code[row] = code
+
     def _grow(self) -> None:
         self._capacity *= 2
-        for f, column in self.cols.items():
-            self.cols[f] = np.resize(column, self._capacity)
+        for f, column in self._columns.items():
+            self._columns[f] = np.resize(column, self._capacity)
         self.disabled = np.resize(self.disabled, self._capacity)
         self.up = np.resize(self.up, self._capacity)
         self.aggregated = np.resize(self.aggregated, self._capacity)

@@ -14,20 +14,15 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
 
 from extender import telemetry
 from extender.cache.kubeapi import ApiError, KubeApi
 from extender.cache.state import ClusterState
 from extender.kube.wire import ExtenderBindingArgs, ExtenderBindingResult, binding_uid
-from extender.model.hoststate import PodInfo
 
 log = logging.getLogger(__name__)
 
 _ALREADY_BOUND = re.compile(r'already assigned to node "([^"]+)"')
-
-FailureHook = Callable[[str, str], None]
-PodLookup = Callable[[str], PodInfo | None]
 
 
 class BindBarrier:
@@ -88,15 +83,11 @@ class Binder:
         self,
         api: KubeApi,
         state: ClusterState,
-        lookup: PodLookup,
-        on_failure: FailureHook,
         assume_seconds: float,
         barrier: BindBarrier,
     ) -> None:
         self.api = api
         self.state = state
-        self.lookup = lookup
-        self.on_failure = on_failure
         self.assume_seconds = assume_seconds
         self.barrier = barrier
 
@@ -140,7 +131,7 @@ class Binder:
         placement = self.state.placements.get(uid)
         if placement is not None and placement.node == node and uid not in self.state.assumed:
             return  # the watch already shows the binding
-        info = self.lookup(uid)
+        info = self.state.pending.get(uid)
         if info is None:
             log.warning("bound a pod the cache never saw; not assumed", extra={"pod": uid})
             return
@@ -149,7 +140,7 @@ class Binder:
 
     def _failed(self, uid: str, args: ExtenderBindingArgs, why: str) -> ExtenderBindingResult:
         telemetry.BINDS.labels("failed").inc()
-        self.on_failure(uid, args.Node)
+        self.state.bind_failed(uid, args.Node)
         log.info(
             "bind failed",
             extra={"pod": f"{args.PodNamespace}/{args.PodName}", "node": args.Node, "error": why},

@@ -10,44 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from extender.engine.filters import FILTERS
+from extender.engine.scheduler import DEFAULT_FILTERS, DEFAULT_WEIGHERS, Scheduler
 from extender.engine.weighers import WEIGHERS
 from extender.errors import ConfigError
-from extender.model.options import Options
-
-#: Nova's default enabled_filters (Newton and Ocata), in Nova's order.
-DEFAULT_FILTERS = [
-    "RetryFilter",
-    "AvailabilityZoneFilter",
-    "RamFilter",
-    "DiskFilter",
-    "ComputeFilter",
-    "ComputeCapabilitiesFilter",
-    "ImagePropertiesFilter",
-    "ServerGroupAntiAffinityFilter",
-    "ServerGroupAffinityFilter",
-]
-#: Nova's all_weighers (as of Rocky) with Nova's default multipliers; BuildFailureWeigher's
-#: million makes any recent bind failure outweigh everything else.
-DEFAULT_WEIGHERS = {
-    "RAMWeigher": 1.0,
-    "CPUWeigher": 1.0,
-    "DiskWeigher": 1.0,
-    "IoOpsWeigher": -1.0,
-    "PCIWeigher": 1.0,
-    "ServerGroupSoftAffinityWeigher": 1.0,
-    "ServerGroupSoftAntiAffinityWeigher": 1.0,
-    "MetricsWeigher": 1.0,
-    "BuildFailureWeigher": 1_000_000.0,
-}
+from extender.model.options import Options, Settings
 
 
-class ServerSettings(BaseModel):
+class ServerSettings(Settings):
     """The HTTP server's limits and shutdown."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_body_bytes: int = Field(
         64 * 1024 * 1024,
@@ -64,10 +37,8 @@ class ServerSettings(BaseModel):
     )
 
 
-class BindSettings(BaseModel):
+class BindSettings(Settings):
     """The bind verb's assumptions (Nova's consume_from_request)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     assume_seconds: float = Field(
         30.0,
@@ -85,10 +56,8 @@ class BindSettings(BaseModel):
     )
 
 
-class Config(BaseModel):
+class Config(Settings):
     """The whole configuration file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     filters: list[str] = Field(
         default_factory=lambda: list(DEFAULT_FILTERS),
@@ -101,6 +70,10 @@ class Config(BaseModel):
     options: Options = Field(default_factory=Options, description="Nova's scheduler options.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
     bind: BindSettings = Field(default_factory=BindSettings, description="The bind verb.")
+
+    def scheduler(self) -> Scheduler:
+        """The engine this configuration sets up."""
+        return Scheduler(self.filters, self.weighers, self.options)
 
     @model_validator(mode="after")
     def _known_names(self) -> Config:

@@ -4,12 +4,23 @@ with each weigher's share. Served as JSON by POST /explain and printed by the CL
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from extender.engine.scheduler import Scheduler
+from extender.engine.scheduler import FilterResult, Scheduler, Weighing
 from extender.model.hoststate import HostState
 from extender.model.request import RequestSpec
-from extender.service.extender import Decision
+
+
+@dataclass(slots=True)
+class Decision:
+    """Everything the engine did for one pod, for `explain` and the demo."""
+
+    spec: RequestSpec
+    candidates: int
+    unknown: list[str]
+    filtering: FilterResult
+    weighing: Weighing
 
 
 def _request_summary(spec: RequestSpec) -> dict[str, Any]:

@@ -1,5 +1,9 @@
 """The extender's verbs over the cluster view and the engine, free of HTTP.
 
+Each verb is one method: the HTTP layer decodes a request, calls it and encodes what it
+returns. The methods coordinate what one call involves: readiness, the bind barrier, the
+engine, the decision log and the metrics.
+
 A pod whose annotations are malformed is answered, not crashed on: every node is listed in
 FailedAndUnresolvableNodes with a reason that names the annotation, which kube-scheduler
 shows in the pod's FailedScheduling event.
@@ -7,19 +11,19 @@ shows in the pod's FailedScheduling event.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass
-
-import numpy as np
+from collections.abc import Callable
+from typing import Any
 
 from extender import telemetry
 from extender.cache.state import ClusterState
 from extender.engine.scheduler import FilterResult, Scheduler, Weighing
-from extender.errors import AnnotationError, ObjectError
+from extender.errors import AnnotationError, NotSyncedError, ObjectError, WireError
 from extender.kube.objects import Pod
 from extender.kube.pods import pod_name, pod_uid
 from extender.kube.wire import (
     ExtenderArgs,
+    ExtenderBindingArgs,
+    ExtenderBindingResult,
     ExtenderFilterResult,
     ExtenderPreemptionArgs,
     ExtenderPreemptionResult,
@@ -27,36 +31,41 @@ from extender.kube.wire import (
     MetaPod,
     MetaVictims,
     RawNodeList,
+    binding_uid,
 )
-from extender.model.hoststate import HostState, PodInfo
 from extender.model.request import RequestSpec, build_request_spec
-from extender.model.table import IntArray
+from extender.service.binding import Binder
 from extender.service.decisions import DecisionLog
+from extender.service.explain import Decision, report
 
 UNKNOWN_NODE = "weighbridge: node {} is not in the extender's cache (yet)"
-RECENT_PODS = 4096
+
+Readiness = Callable[[], str | None]
+"""Returns None when ready, else what is still missing."""
 
 
-@dataclass(slots=True)
-class Decision:
-    """Everything the engine did for one pod, for `explain` and the demo."""
-
-    spec: RequestSpec
-    candidates: int
-    unknown: list[str]
-    filtering: FilterResult
-    weighing: Weighing
+def always_ready() -> str | None:
+    return None
 
 
 class Extender:
-    """filter, prioritize and explain for one cluster view and one configuration."""
+    """filter, prioritize, bind, preempt and explain for one cluster view and configuration.
 
-    def __init__(self, state: ClusterState, scheduler: Scheduler) -> None:
+    `binder` is given where there is a live cluster to bind in; without it the bind verb is
+    not served and filter calls never wait.
+    """
+
+    def __init__(
+        self,
+        state: ClusterState,
+        scheduler: Scheduler,
+        readiness: Readiness = always_ready,
+        binder: Binder | None = None,
+    ) -> None:
         self.state = state
         self.scheduler = scheduler
-        #: pods recently filtered, so a bind can consume what they request even before the
-        #: pod watch has shown them
-        self.recent: OrderedDict[str, PodInfo] = OrderedDict()
+        self.readiness = readiness
+        self.binder = binder
         self.decisions = DecisionLog()
 
     def request_spec(self, pod: Pod) -> RequestSpec:
@@ -64,42 +73,35 @@ class Extender:
             pod, groups=self.state.server_group, retries=self.state.retry_info
         )
 
-    def _remember(self, spec: RequestSpec) -> None:
-        self.recent[spec.uid] = PodInfo(
-            spec.uid,
-            spec.project_id,
-            spec.name,
-            spec.resources,
-            True,
-            spec.labels,
-            spec.flavor,
-            spec.image_id,
-        )
-        self.recent.move_to_end(spec.uid)
-        if len(self.recent) > RECENT_PODS:
-            self.recent.popitem(last=False)
+    # -- the verbs -------------------------------------------------------------------------
 
-    def bind_failed(self, uid: str, node: str) -> None:
-        """A bind to `node` failed for pod `uid`: RetryFilter and BuildFailureWeigher learn it."""
-        self.recent.pop(uid, None)
-        self.state.bind_failed(uid, node)
+    async def filter(self, args: ExtenderArgs, pod: Pod, names: list[str]) -> ExtenderFilterResult:
+        """Filter after the binds this call must see (the bind barrier), then let the
+        barrier know a bind for this pod may follow."""
+        missing = self.readiness()
+        if missing is not None:
+            return ExtenderFilterResult(Error=f"weighbridge: not ready: {missing}")
+        if self.binder is None:
+            return self._filter(args, pod, names)
+        uid = pod_uid(pod)
+        await self.binder.barrier.wait(uid)
+        result = self._filter(args, pod, names)
+        if result.NodeNames or (result.Nodes is not None and result.Nodes.items):
+            self.binder.barrier.filtered(uid)
+        return result
 
-    def pod_info(self, uid: str) -> PodInfo | None:
-        """What a pod being bound requests: from the pod watch, or from its filter call."""
-        return self.state.pending.get(uid) or self.recent.get(uid)
-
-    def filter(self, args: ExtenderArgs, pod: Pod, names: list[str]) -> ExtenderFilterResult:
+    def _filter(self, args: ExtenderArgs, pod: Pod, names: list[str]) -> ExtenderFilterResult:
         try:
             spec = self.request_spec(pod)
         except (AnnotationError, ObjectError) as exc:
             reason = f"weighbridge: {exc}"
             self.decisions.filtered(pod_uid(pod), pod_name(pod), len(names), reason)
             return _answer(args, names, [], {}, dict.fromkeys(names, reason))
-        self._remember(spec)
+        self.state.expect(spec.as_instance())
         table = self.state.table
         rows, unknown = table.rows(names)
         result = self.scheduler.filter(table, rows, spec)
-        telemetry.record_filtering(result)
+        _record_filtering(result)
         self.decisions.filtered(spec.uid, pod_name(pod), len(names), result)
         failed = result.failed
         for name in unknown:
@@ -109,6 +111,9 @@ class Extender:
         return _answer(args, names, passed, failed, result.unresolvable)
 
     def prioritize(self, pod: Pod, names: list[str]) -> list[HostPriority]:
+        missing = self.readiness()
+        if missing is not None:
+            raise NotSyncedError(f"weighbridge: not ready: {missing}")
         try:
             spec = self.request_spec(pod)
         except (AnnotationError, ObjectError):
@@ -116,12 +121,19 @@ class Extender:
         table = self.state.table
         rows, _ = table.rows(names)
         weighing = self.scheduler.weigh(table, rows, spec)
-        telemetry.record_weighing(weighing)
+        _record_weighing(weighing)
         known = table.names
         hosts = [known[r] for r in weighing.rows.tolist()]
         scores = weighing.scores.tolist()
         self.decisions.prioritized(spec.uid, hosts, scores)
         return list(map(HostPriority, hosts, scores))
+
+    async def bind(self, args: ExtenderBindingArgs) -> ExtenderBindingResult:
+        if self.binder is None:
+            raise WireError("this extender does not bind: it serves a snapshot, not a cluster")
+        result = await self.binder.bind(args)
+        self.decisions.bound(binding_uid(args), args.Node, result.Error)
+        return result
 
     def preempt(self, args: ExtenderPreemptionArgs, pod: Pod) -> ExtenderPreemptionResult:
         """Keep only candidate nodes our filters accept once their victims are gone.
@@ -149,27 +161,23 @@ class Extender:
             }
         kept: dict[str, MetaVictims] = {}
         for node, victims in candidates.items():
-            host = self.state.table.get(node)
             uids = [v.UID for v in victims.Pods or []]
-            if host is not None and self._passes_without(host, uids, spec):
+            if self._passes_without(node, uids, spec):
                 kept[node] = MetaVictims([MetaPod(u) for u in uids], victims.NumPDBViolations)
                 telemetry.PREEMPTION_DECISIONS.labels("kept").inc()
             else:
                 telemetry.PREEMPTION_DECISIONS.labels("dropped").inc()
         return ExtenderPreemptionResult(kept)
 
-    def _passes_without(self, host: HostState, uids: list[str], spec: RequestSpec) -> bool:
-        """Run the filters on `host` as if the victims were gone, then put them back."""
-        table = self.state.table
-        removed = [info for uid in uids if (info := host.remove_instance(uid)) is not None]
-        table.write(host)
-        try:
-            result = self.scheduler.filter(table, np.array([host.row], dtype=np.intp), spec)
-            return len(result.passed) == 1
-        finally:
-            for info in removed:
-                host.add_instance(info)
-            table.write(host)
+    def _passes_without(self, node: str, uids: list[str], spec: RequestSpec) -> bool:
+        """Run the filters on a what-if copy of `node` without the victims."""
+        table = self.state.table.what_if(node, uids)
+        if table is None:
+            return False
+        rows, _ = table.rows()
+        return len(self.scheduler.filter(table, rows, spec).passed) == 1
+
+    # -- read-only: what-if and inspection -------------------------------------------------
 
     def decide(self, pod: Pod, names: list[str] | None = None) -> Decision:
         """Run the whole chain for a pod without reserving anything (what-if)."""
@@ -180,9 +188,43 @@ class Extender:
         weighing = self.scheduler.weigh(table, filtering.passed, spec)
         return Decision(spec, len(rows) + len(unknown), unknown, filtering, weighing)
 
-    def host_names(self, rows: IntArray) -> list[str]:
-        hosts = self.state.table.hosts
-        return [hosts[r].host for r in rows]
+    def explain(self, pod: Pod, names: list[str] | None = None) -> dict[str, Any]:
+        """`decide`, as the JSON report; a malformed pod is the caller's error."""
+        try:
+            decision = self.decide(pod, names)
+        except (AnnotationError, ObjectError) as exc:
+            raise WireError(str(exc)) from None
+        return report(decision, self.scheduler, self.state.table.hosts)
+
+    def hosts(self, name: str | None = None) -> dict[str, Any] | None:
+        """Every HostState's summary, or one node's (None when the cache has no such node)."""
+        state = self.state
+        if name is None:
+            hosts = {h.host: h.summary() for h in state.table.hosts}
+            return {"hosts": hosts, "assumed": sorted(state.assumed)}
+        host = state.table.get(name)
+        return None if host is None else host.summary()
+
+    def count_cache(self) -> None:
+        """Set the cache-size gauges, for a scrape."""
+        state = self.state
+        telemetry.CACHE_OBJECTS.labels("nodes").set(state.node_count)
+        telemetry.CACHE_OBJECTS.labels("pods").set(state.pod_count)
+        telemetry.CACHE_OBJECTS.labels("aggregates").set(len(state.aggregates))
+
+
+def _record_filtering(result: FilterResult) -> None:
+    for step in result.steps:
+        rejections, seconds = telemetry.filter_children(step.name)
+        if step.rejected:
+            rejections.inc(len(step.rejected))
+        if step.seconds:
+            seconds.observe(step.seconds)
+
+
+def _record_weighing(weighing: Weighing) -> None:
+    for name, seconds in weighing.seconds.items():
+        telemetry.weigher_seconds(name).observe(seconds)
 
 
 def _answer(

@@ -236,12 +236,18 @@ def preemption_case(
             "a nominated node",
             lambda: get_pod(plane, namespace, "vip").get("status", {}).get("nominatedNodeName"),
         )
+
+        def evictions() -> dict[str, bool]:
+            return {
+                name: bool(get_pod(plane, namespace, name)["metadata"].get("deletionTimestamp"))
+                for name in ("victim-strict", "victim-roomy")
+            }
+
+        # kube-scheduler may nominate the node before it has deleted the victims
+        wait_for("a victim evicted", lambda: any(evictions().values()))
+        evicted = evictions()
     finally:
         plane.stop_scheduler(proc)
-    evicted = {
-        name: bool(get_pod(plane, namespace, name)["metadata"].get("deletionTimestamp"))
-        for name in ("victim-strict", "victim-roomy")
-    }
     return {"strict": strict, "roomy": roomy, "nominated": nominated, "evicted": evicted}
 
 

@@ -8,6 +8,7 @@ every test also exercises the label, annotation and quantity mapping.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import Iterable, Mapping
@@ -18,14 +19,13 @@ from factories import node_dict
 
 from extender.cache.state import ClusterState
 from extender.engine.filters import FILTERS
-from extender.engine.scheduler import FilterResult, Scheduler, Weighing
+from extender.engine.scheduler import DEFAULT_WEIGHERS, FilterResult, Scheduler, Weighing
 from extender.engine.weighers import WEIGHERS
 from extender.kube.objects import KINDS, HostAggregate, Node, NodeResourceTopology, Pod
 from extender.kube.wire import ExtenderArgs, ExtenderFilterResult
 from extender.model.hoststate import HostState
 from extender.model.options import Options
 from extender.model.request import RequestSpec, build_request_spec
-from extender.service.config import DEFAULT_WEIGHERS, Config
 from extender.service.extender import Extender
 
 #: Nodes are the foundation's builder; the catalogue tests pass them around as dicts.
@@ -135,7 +135,7 @@ def check(
     """One filter's per-host rule (Nova's host_passes), for one node."""
     f = FILTERS[name](options or Options())
     spec = request(state, obj)
-    return f.check(host(state, node_name), spec) if f.applies(spec) else None
+    return f.host_passes(host(state, node_name), spec) if f.applies(spec) else None
 
 
 def scheduler(
@@ -146,9 +146,7 @@ def scheduler(
     """A scheduler with these filters and weighers (by default Nova's weighers, which the
     soft server-group policies need enabled)."""
     chosen = DEFAULT_WEIGHERS if weighers is None else weighers
-    return Scheduler(
-        Config(filters=list(filters), weighers=dict(chosen), options=options or Options())
-    )
+    return Scheduler(list(filters), chosen, options)
 
 
 def run(
@@ -191,7 +189,7 @@ def raw(weigher_name: str, state: ClusterState, obj: Mapping[str, Any], **kw: An
     """A weigher's raw values for every node, in table order, through its per-host rule."""
     w = WEIGHERS[weigher_name](kw.pop("options", Options()), kw.pop("multiplier", 1.0))
     spec = request(state, obj)
-    return [w.weigh(h, spec) for h in state.table.hosts]
+    return [w._weigh_object(h, spec) for h in state.table.hosts]
 
 
 def extender_filter(
@@ -204,4 +202,4 @@ def extender_filter(
     names = [h.host for h in state.table.hosts]
     ext = Extender(state, scheduler(filters, options=options))
     args = ExtenderArgs(Pod=as_pod(obj), Nodes=None, NodeNames=names)
-    return ext.filter(args, as_pod(obj), names)
+    return asyncio.run(ext.filter(args, as_pod(obj), names))

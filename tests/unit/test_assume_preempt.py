@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 from factories import cluster, node, pod, pod_dict
 
-from extender.engine.scheduler import Scheduler
+from extender.cache.state import UNSEEN_PODS
 from extender.kube.objects import Node, Pod
 from extender.kube.wire import (
     ExtenderPreemptionArgs,
@@ -15,6 +15,7 @@ from extender.kube.wire import (
     decode_preemption,
 )
 from extender.model.hoststate import pod_info
+from extender.model.request import build_request_spec
 from extender.service.config import Config
 from extender.service.extender import Extender
 
@@ -29,7 +30,7 @@ def test_assumed_pod_consumes_until_the_watch_confirms_it() -> None:
     state.assume("u1", "n1", state.pending["u1"], until=100.0)
     host = state.table["n1"]
     assert host.free_ram_mb == 12288
-    assert state.table.col("free_ram_mb")[host.row] == 12288
+    assert state.table.column("free_ram_mb")[state.table.index["n1"]] == 12288
     # An older version of the pod (still unbound) must not undo our binding.
     state.upsert_pod(waiting)
     assert host.free_ram_mb == 12288 and "u1" in state.assumed
@@ -66,7 +67,7 @@ def test_deleted_pod_drops_its_assumption() -> None:
 
 def extender(state_nodes: list[Node], state_pods: list[Pod]) -> Extender:
     config = Config(filters=["ComputeFilter", "RamFilter"], weighers={"RAMWeigher": 1.0})
-    return Extender(cluster(state_nodes, state_pods), Scheduler(config))
+    return Extender(cluster(state_nodes, state_pods), config.scheduler())
 
 
 def preempt_args(victims: dict[str, list[str]], full: bool = False) -> bytes:
@@ -120,3 +121,27 @@ def test_preempt_with_a_malformed_annotation_preempts_nothing() -> None:
     body = msgspec.json.encode({"Pod": vip, "NodeNameToMetaVictims": {"roomy": {"Pods": []}}})
     args, pod_obj = decode(body)
     assert ext.preempt(args, pod_obj).NodeNameToMetaVictims == {}
+
+
+def test_a_filtered_pod_is_pending_until_the_watch_shows_it() -> None:
+    """A bind may come before the pod watch shows the pod: the filter call's description
+    stands in for it, the watch's version wins, and a relist does not count it as known."""
+    state = cluster([node("n1", memory="16Gi")])
+    spec = build_request_spec(pod("early", uid="e1", requests={"memory": "2Gi"}))
+    state.expect(spec.as_instance())
+    assert state.pending["e1"].resources.get("memory") == 2048
+    assert state.pod_keys() == set()
+    state.upsert_pod(pod("early", uid="e1", requests={"memory": "3Gi"}, phase="Pending"))
+    assert state.pod_keys() == {"e1"}
+    state.expect(spec.as_instance())  # the watch's version is not replaced
+    assert state.pending["e1"].resources.get("memory") == 3072
+    state.assume("e1", "n1", state.pending["e1"], until=1e9)
+    assert "e1" not in state.pending and state.table["n1"].free_ram_mb == 13312
+
+
+def test_pods_only_filtered_are_bounded() -> None:
+    state = cluster([node("n1")])
+    for i in range(UNSEEN_PODS + 5):
+        state.expect(build_request_spec(pod(f"p{i}", uid=f"u{i}")).as_instance())
+    assert len(state.pending) == UNSEEN_PODS
+    assert "u0" not in state.pending and f"u{UNSEEN_PODS + 4}" in state.pending

@@ -100,7 +100,7 @@ def test_a_bad_node_is_refused_and_the_cache_is_unchanged() -> None:
 def test_allocation_ratio_defaults_come_from_the_options() -> None:
     state = cluster([node("a")], options=Options(cpu_allocation_ratio=4.0))
     assert state.table["a"].cpu_allocation_ratio == 4.0
-    assert state.table.col("cpu_allocation_ratio")[state.table["a"].row] == 4.0
+    assert state.table.column("cpu_allocation_ratio")[state.table.index["a"]] == 4.0
 
 
 def test_aggregates_from_labels_and_objects() -> None:
@@ -140,7 +140,7 @@ def test_zone_codes_follow_labels_and_aggregate_zones() -> None:
 
     def zones(name: str) -> frozenset[str]:
         table = state.table
-        return table.zone_sets[table.zone_code[table[name].row]]
+        return table.zone_sets[table.zone_code[table.index[name]]]
 
     assert [zones(n) for n in "abc"] == [{"az-1"}, {"az-2", "az-3"}, frozenset()]
     state.upsert_aggregate(aggregate("rack", availability_zone="az-4"))
@@ -186,10 +186,9 @@ def assert_columns_match(state: ClusterState) -> None:
     table = state.table
     assert len(table.index) == len(table.hosts)
     for row, host in enumerate(table.hosts):
-        assert host.row == row
         assert table.index[host.host] == row
         for f in FIELDS:
-            assert table.col(f)[row] == getattr(host, f), (host.host, f)
+            assert table.column(f)[row] == getattr(host, f), (host.host, f)
         assert table.disabled[row] == host.service["disabled"]
         assert table.up[row] == host.service["up"]
 

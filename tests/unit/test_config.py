@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from extender.engine.filters import FILTERS
+from extender.engine.scheduler import DEFAULT_FILTERS, DEFAULT_WEIGHERS
 from extender.engine.weighers import WEIGHERS
 from extender.errors import ConfigError
 from extender.service.config import (
-    DEFAULT_FILTERS,
-    DEFAULT_WEIGHERS,
     Config,
     load_config,
     parse_config,

@@ -22,7 +22,7 @@ from catalogue_factories import (
 )
 
 from extender.contract import HINTS, SERVER_GROUP_LABEL, SERVER_GROUP_POLICY
-from extender.service.config import DEFAULT_WEIGHERS
+from extender.engine.scheduler import DEFAULT_WEIGHERS
 
 GROUP_FILTERS = ["ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter"]
 

@@ -11,9 +11,10 @@ from catalogue_factories import aggregate, cluster, extender_filter, node, pod, 
 
 from extender.contract import EXTRA_SPECS, HINTS, IMAGE_PROPERTIES
 from extender.engine.filters import FILTERS
+from extender.engine.scheduler import DEFAULT_FILTERS, DEFAULT_WEIGHERS
 from extender.engine.weighers import WEIGHERS
 from extender.model.options import MetricsOptions, Options
-from extender.service.config import DEFAULT_FILTERS, DEFAULT_WEIGHERS, Config
+from extender.service.config import Config
 
 NOVA_FILTERS = {
     "AggregateCoreFilter",

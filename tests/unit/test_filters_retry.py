@@ -7,9 +7,9 @@ import pytest
 from catalogue_factories import as_pod, cluster, node, passing, pod, request, scheduler, weigh
 
 from extender.cache.retries import FailureLog
+from extender.engine.scheduler import DEFAULT_WEIGHERS
 from extender.model.hoststate import pod_info
 from extender.model.options import Options
-from extender.service.config import DEFAULT_WEIGHERS
 from extender.service.extender import Extender
 
 
@@ -86,7 +86,7 @@ def test_bind_failures_reach_the_request_and_retry_filter() -> None:
     asking = pod("web", uid="u-web")
     spec = request(ext.state, asking)
     assert spec.retry is not None and (spec.retry.num_attempts, spec.retry.hosts) == (1, set())
-    ext.bind_failed("u-web", "n1")
+    ext.state.bind_failed("u-web", "n1")
     spec = ext.request_spec(as_pod(asking))
     assert spec.retry is not None and (spec.retry.num_attempts, spec.retry.hosts) == (2, {"n1"})
     assert passing(["RetryFilter"], ext.state, asking) == ["n2", "n3"]
@@ -101,9 +101,9 @@ def test_bind_failures_reach_the_request_and_retry_filter() -> None:
 def test_past_max_attempts_the_pod_waits_everywhere() -> None:
     ext = _extender(Options(max_attempts=2))
     asking = pod("web", uid="u-web")
-    ext.bind_failed("u-web", "n1")
+    ext.state.bind_failed("u-web", "n1")
     assert passing(["RetryFilter"], ext.state, asking, Options(max_attempts=2)) == ["n2", "n3"]
-    ext.bind_failed("u-web", "n2")
+    ext.state.bind_failed("u-web", "n2")
     result = ext.decide(as_pod(asking))
     assert len(result.filtering.passed) == 0
     assert set(result.filtering.unresolvable.values()) == {
@@ -114,7 +114,7 @@ def test_past_max_attempts_the_pod_waits_everywhere() -> None:
 
 def test_max_attempts_one_disables_the_memory() -> None:
     ext = _extender(Options(max_attempts=1))
-    ext.bind_failed("u-web", "n1")
+    ext.state.bind_failed("u-web", "n1")
     assert ext.request_spec(as_pod(pod("web", uid="u-web"))).retry is None
     assert len(ext.decide(as_pod(pod("web", uid="u-web"))).filtering.passed) == 3
 
@@ -123,21 +123,21 @@ def test_failures_expire_in_the_cluster_state() -> None:
     ext = _extender()
     clock = Clock()
     ext.state.failures.clock = clock
-    ext.bind_failed("u-web", "n1")
+    ext.state.bind_failed("u-web", "n1")
     assert ext.state.table["n1"].failed_builds == 1
-    assert ext.state.table.col("failed_builds")[ext.state.table["n1"].row] == 1
+    assert ext.state.table.column("failed_builds")[ext.state.table.index["n1"]] == 1
     clock.now += 601
     spec = ext.request_spec(as_pod(pod("web", uid="u-web")))
     assert spec.retry is not None and spec.retry.hosts == set()
     assert ext.state.table["n1"].failed_builds == 0
-    assert ext.state.table.col("failed_builds")[ext.state.table["n1"].row] == 0
+    assert ext.state.table.column("failed_builds")[ext.state.table.index["n1"]] == 0
 
 
 def test_build_failure_weigher() -> None:
     ext = _extender()
     for uid in ("a", "b", "c"):
-        ext.bind_failed(uid, "n3")
-    ext.bind_failed("d", "n2")
+        ext.state.bind_failed(uid, "n3")
+    ext.state.bind_failed("d", "n2")
     w, order = weigh({"BuildFailureWeigher": 1000.0}, ext.state, pod())
     assert order == ["n1", "n2", "n3"]
     assert w.weights.tolist() == [0.0, -1000 / 3, -1000.0]
@@ -149,7 +149,7 @@ def test_build_failure_weigher_nova_case() -> None:
     ext = Extender(state, scheduler())
     for name, count in (("n1", 1), ("n2", 10), ("n3", 100)):
         for i in range(count):
-            ext.bind_failed(f"pod-{name}-{i}", name)
+            ext.state.bind_failed(f"pod-{name}-{i}", name)
     w, order = weigh({"BuildFailureWeigher": 1000.0}, state, pod())
     assert order == ["n0", "n1", "n2", "n3"]
     assert w.weights.tolist() == pytest.approx([0.0, -10.0, -100.0, -1000.0])
@@ -157,8 +157,8 @@ def test_build_failure_weigher_nova_case() -> None:
 
 def test_a_successful_bind_resets_the_node() -> None:
     ext = _extender()
-    ext.bind_failed("u1", "n1")
-    ext.bind_failed("u2", "n1")
+    ext.state.bind_failed("u1", "n1")
+    ext.state.bind_failed("u2", "n1")
     info = pod_info(as_pod(pod("u2", uid="u2", requests={"cpu": "1"})))
     ext.state.assume("u2", "n1", info, until=1e12)
     assert ext.state.table["n1"].failed_builds == 0
@@ -183,7 +183,7 @@ def test_the_million_multiplier_does_not_squash_ordinary_scores() -> None:
     ext = Extender(state, scheduler())
     scores = _default_scores(ext)
     assert scores["large"] > scores["mid"] > scores["small"]
-    ext.bind_failed("u", "large")
+    ext.state.bind_failed("u", "large")
     scores = _default_scores(ext)
     assert scores["large"] == 0
     assert scores["mid"] == scores["small"] == 10

@@ -113,7 +113,7 @@ def test_vector_filters_agree_with_check(scenario: tuple[Any, dict[str, Any], li
             continue
         mask = f.vector(table, rows, spec)
         assert mask is not None
-        expected = [f.check(table.hosts[r], spec) is None for r in rows]
+        expected = [f.host_passes(table.hosts[r], spec) is None for r in rows]
         assert mask.tolist() == expected, name
 
 
@@ -127,7 +127,7 @@ def test_vector_weighers_agree_with_weigh(scenario: tuple[Any, dict[str, Any], l
     for name in VECTOR_WEIGHERS:
         w = WEIGHERS[name](Options(), 1.0)
         values = w.vector(table, rows, spec)
-        expected = np.array([w.weigh(table.hosts[r], spec) for r in rows])
+        expected = np.array([w._weigh_object(table.hosts[r], spec) for r in rows])
         if values is None:
             assert not w.applies(spec) or not expected.any(), name
             continue

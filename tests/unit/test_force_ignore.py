@@ -9,7 +9,6 @@ from extender.cache.state import ClusterState
 from extender.contract import FORCE_HOSTS, IGNORE_HOSTS
 from extender.engine.scheduler import FilterResult, Scheduler
 from extender.model.request import build_request_spec
-from extender.service.config import Config
 
 HOSTS = ["fake-host1", "fake-host2", "fake-host3", "fake-host4"]
 
@@ -28,7 +27,7 @@ def run(state: ClusterState, force: str | None = None, ignore: str | None = None
         annotations[IGNORE_HOSTS] = ignore
     spec = build_request_spec(pod(annotations=annotations))
     rows, _ = state.table.rows(None)
-    return Scheduler(Config(filters=["ComputeFilter"])).filter(state.table, rows, spec)
+    return Scheduler(["ComputeFilter"]).filter(state.table, rows, spec)
 
 
 def passed(state: ClusterState, result: FilterResult) -> list[str]:

@@ -18,7 +18,6 @@ from extender.engine.scheduler import Scheduler
 from extender.kube.objects import Pod
 from extender.model.options import Options
 from extender.model.request import build_request_spec
-from extender.service.config import Config
 
 
 def verdict(
@@ -29,9 +28,9 @@ def verdict(
     spec = build_request_spec(the_pod)
     f: BaseFilter = FILTERS[filter_name](opts)
     h = state.table[host]
-    reason = f.check(h, spec) if f.applies(spec) else None
-    scheduler = Scheduler(Config(filters=[filter_name], options=opts))
-    rows = np.array([h.row], dtype=np.intp)
+    reason = f.host_passes(h, spec) if f.applies(spec) else None
+    scheduler = Scheduler([filter_name], options=opts)
+    rows = np.array([state.table.index[host]], dtype=np.intp)
     result = scheduler.filter(state.table, rows, spec)
     assert (len(result.passed) == 1) == (reason is None), "vector and check disagree"
     if reason is not None:
@@ -293,9 +292,7 @@ def test_filters_run_in_order_and_stop_when_no_host_is_left() -> None:
     state = cluster(
         [node("small", memory="1Gi"), node("cordoned", unschedulable=True), node("big")]
     )
-    scheduler = Scheduler(
-        Config(filters=["ComputeFilter", "RamFilter", "CoreFilter", "DiskFilter"])
-    )
+    scheduler = Scheduler(["ComputeFilter", "RamFilter", "CoreFilter", "DiskFilter"])
     spec = build_request_spec(pod(requests={"memory": "2Gi", "cpu": "64"}))
     rows, _ = state.table.rows(None)
     result = scheduler.filter(state.table, rows, spec)

@@ -7,12 +7,18 @@ from factories import node, pod
 
 from extender.errors import ObjectError
 from extender.model.hoststate import HostState, Ratios, pod_info
+from extender.model.table import HostTable
+
+
+def table_of(**kwargs: object) -> tuple[HostTable, HostState]:
+    """A node's HostState, in a table of its own: the table is where a host changes."""
+    table = HostTable()
+    host, _ = table.update_node(node(**kwargs), Ratios())  # type: ignore[arg-type]
+    return table, host
 
 
 def host_of(**kwargs: object) -> HostState:
-    host = HostState(str(kwargs.get("name", "node-1")))
-    host.update_from_node(node(**kwargs), Ratios())  # type: ignore[arg-type]
-    return host
+    return table_of(**kwargs)[1]
 
 
 def test_allocatable_in_nova_units() -> None:
@@ -76,10 +82,10 @@ def test_properties_from_node_info_labels_and_annotations() -> None:
 
 
 def test_ratios_default_then_per_node_annotation() -> None:
-    host = HostState("n")
-    host.update_from_node(node("n"), Ratios(cpu=4.0, ram=1.5, disk=1.0))
+    table = HostTable()
+    host, _ = table.update_node(node("n"), Ratios(cpu=4.0, ram=1.5, disk=1.0))
     assert (host.cpu_allocation_ratio, host.ram_allocation_ratio) == (4.0, 1.5)
-    host.update_from_node(
+    table.update_node(
         node("n", annotations={"weighbridge.io/cpu-allocation-ratio": "2.5"}),
         Ratios(cpu=4.0, ram=1.5, disk=1.0),
     )
@@ -106,21 +112,21 @@ def test_bad_allocatable_is_an_object_error() -> None:
 
 
 def test_a_bad_node_update_leaves_the_host_unchanged() -> None:
-    host = host_of(name="n1", memory="8Gi")
+    table, host = table_of(name="n1", memory="8Gi")
     bad = node("n1", memory="16Gi", annotations={"weighbridge.io/disk-allocation-ratio": "x"})
     with pytest.raises(ObjectError):
-        host.update_from_node(bad, Ratios())
+        table.update_node(bad, Ratios())
     assert host.total_usable_ram_mb == 8192
 
 
 def test_pods_consume_and_release() -> None:
-    host = host_of(cpu="4", memory="8Gi", disk="100Gi")
+    table, host = table_of(cpu="4", memory="8Gi", disk="100Gi")
     web = pod_info(
         pod(uid="u1", requests={"cpu": "1500m", "memory": "2Gi", "ephemeral-storage": "1Gi"})
     )
     gpu = pod_info(pod(uid="u2", requests={"cpu": "100m", "nvidia.com/gpu": "1"}))
-    host.add_instance(web)
-    host.add_instance(gpu)
+    table.add_pod(host.host, web)
+    table.add_pod(host.host, gpu)
     assert host.vcpus_used == pytest.approx(1.6)
     assert host.free_ram_mb == 6144
     assert host.free_disk_mb == 100 * 1024 - 1024
@@ -128,30 +134,30 @@ def test_pods_consume_and_release() -> None:
     assert host.extended_used == {"nvidia.com/gpu": 1.0}
     assert host.num_instances == 2
     assert set(host.instances) == {"u1", "u2"}
-    host.add_instance(web)  # the same pod again is an update, not a second pod
+    table.add_pod(host.host, web)  # the same pod again is an update, not a second pod
     assert host.num_instances == 2
     assert host.free_ram_mb == 6144
-    assert host.remove_instance("u1") is web
-    assert host.remove_instance("u1") is None
+    assert table.remove_pod(host.host, "u1") is web
+    assert table.remove_pod(host.host, "u1") is None
     assert host.free_ram_mb == 8192
     assert host.vcpus_used == pytest.approx(0.1)
     assert host.num_instances == 1
 
 
 def test_starting_and_terminating_pods_are_io_ops() -> None:
-    host = host_of()
-    host.add_instance(pod_info(pod(uid="a", phase="Pending")))
-    host.add_instance(pod_info(pod(uid="b", phase="Running", deleting=True)))
-    host.add_instance(pod_info(pod(uid="c", phase="Running")))
+    table, host = table_of()
+    table.add_pod(host.host, pod_info(pod(uid="a", phase="Pending")))
+    table.add_pod(host.host, pod_info(pod(uid="b", phase="Running", deleting=True)))
+    table.add_pod(host.host, pod_info(pod(uid="c", phase="Running")))
     assert host.num_io_ops == 2
-    host.remove_instance("a")
+    table.remove_pod(host.host, "a")
     assert host.num_io_ops == 1
 
 
 def test_node_update_keeps_what_pods_consume() -> None:
-    host = host_of(name="n", memory="32Gi", disk="100Gi")
-    host.add_instance(pod_info(pod(requests={"memory": "4Gi", "ephemeral-storage": "10Gi"})))
-    host.update_from_node(node("n", memory="64Gi", disk="50Gi"), Ratios())
+    table, host = table_of(name="n", memory="32Gi", disk="100Gi")
+    table.add_pod(host.host, pod_info(pod(requests={"memory": "4Gi", "ephemeral-storage": "10Gi"})))
+    table.update_node(node("n", memory="64Gi", disk="50Gi"), Ratios())
     assert host.total_usable_ram_mb == 64 * 1024
     assert host.free_ram_mb == 60 * 1024
     assert host.free_disk_mb == 40 * 1024
@@ -159,10 +165,10 @@ def test_node_update_keeps_what_pods_consume() -> None:
 
 
 def test_fractional_cores_do_not_drift() -> None:
-    host = host_of()
+    table, host = table_of()
     infos = [pod_info(pod(requests={"cpu": "100m"})) for _ in range(30)]
     for info in infos:
-        host.add_instance(info)
+        table.add_pod(host.host, info)
     for info in infos:
-        host.remove_instance(info.uid)
+        table.remove_pod(host.host, info.uid)
     assert host.vcpus_used == 0.0

@@ -110,7 +110,7 @@ def test_filter_vectors_agree_with_check(
         f = FILTERS[name](opts)
         mask = f.vector(table, rows, spec)
         assert mask is not None, f"{name} lost its fast path"
-        verdicts = [f.check(table.hosts[r], spec) for r in rows]
+        verdicts = [f.host_passes(table.hosts[r], spec) for r in rows]
         assert mask.tolist() == [why is None for why in verdicts], name
         # the reasons found in bulk for the rejected rows are the per-host rule's
         failing = [why for why in verdicts if why is not None]
@@ -125,5 +125,5 @@ def test_weigher_vectors_agree_with_weigh(table: HostTable, spec: RequestSpec) -
         w = WEIGHERS[name](Options(), 1.0)
         values = w.vector(table, rows, spec)
         assert values is not None, f"{name} lost its fast path"
-        expected = [w.weigh(table.hosts[r], spec) for r in rows]
+        expected = [w._weigh_object(table.hosts[r], spec) for r in rows]
         assert values.tolist() == expected, name

@@ -12,7 +12,6 @@ from extender.cache.state import ClusterState
 from extender.engine.scheduler import MAX_SCORE, Scheduler, Weighing
 from extender.engine.weighers import normalize
 from extender.model.request import build_request_spec
-from extender.service.config import Config
 
 
 @pytest.mark.parametrize(
@@ -43,7 +42,7 @@ def test_normalize(
 def weigh(
     state: ClusterState, weighers: dict[str, float], names: list[str] | None = None, **pod_kw: Any
 ) -> tuple[Weighing, list[str]]:
-    scheduler = Scheduler(Config(weighers=weighers))
+    scheduler = Scheduler(weighers=weighers)
     rows, unknown = state.table.rows(names)
     assert not unknown
     w = scheduler.weigh(state.table, rows, build_request_spec(pod(**pod_kw)))
@@ -169,9 +168,7 @@ def test_a_zero_multiplier_contributes_nothing() -> None:
 
 
 def test_scores_map_weights_linearly_onto_0_to_10() -> None:
-    scheduler = Scheduler(
-        Config(weighers={"RAMWeigher": 2.0, "CPUWeigher": 1.0, "IoOpsWeigher": -1.0})
-    )
+    scheduler = Scheduler(weighers={"RAMWeigher": 2.0, "CPUWeigher": 1.0, "IoOpsWeigher": -1.0})
     assert scheduler.score_bounds() == (-1.0, 3.0)
     weights = np.array([3.0, -1.0, 1.0, 0.0, -0.05, 0.19, 5.0, -2.0])
     # (w + 1) / 4 * 10, rounded half up (2.5 -> 3, 2.375 -> 2), clipped into 0..10
@@ -181,9 +178,9 @@ def test_scores_map_weights_linearly_onto_0_to_10() -> None:
 
 
 def test_scores_are_zero_when_no_weigher_counts() -> None:
-    scheduler = Scheduler(Config(weighers={"RAMWeigher": 0.0}))
+    scheduler = Scheduler(weighers={"RAMWeigher": 0.0})
     assert scheduler.scores(np.array([0.0, 0.0])).tolist() == [0, 0]
-    assert Scheduler(Config(weighers={})).scores(np.array([0.0])).tolist() == [0]
+    assert Scheduler(weighers={}).scores(np.array([0.0])).tolist() == [0]
 
 
 def test_scores_through_weigh_are_integers_in_range() -> None:

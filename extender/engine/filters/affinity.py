@@ -34,7 +34,7 @@ class ServerGroupAffinityFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return _group_with(spec, "affinity") is not None
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         group = _group_with(spec, "affinity")
         if group is None or host.host in group.hosts:
             return None
@@ -58,7 +58,7 @@ class ServerGroupAntiAffinityFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return _group_with(spec, "anti-affinity") is not None
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         group = _group_with(spec, "anti-affinity")
         if group is None or spec.uid in host.instances or host.host not in group.hosts:
             return None
@@ -88,7 +88,7 @@ class SameHostFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return bool(_references(spec, "same_host"))
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         refs = _references(spec, "same_host")
         if not refs or any(host.has_instance(r) for r in refs):
             return None
@@ -101,7 +101,7 @@ class DifferentHostFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return bool(_references(spec, "different_host"))
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         here = [r for r in _references(spec, "different_host") if host.has_instance(r)]
         if not here:
             return None
@@ -136,7 +136,7 @@ class SimpleCIDRAffinityFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return spec.derived(self.name, _near).network is not None
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         near = spec.derived(self.name, _near)
         if near.network is None:
             return None

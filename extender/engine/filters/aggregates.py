@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from extender.contract import FLAVOR
+from extender.contract import FLAVOR, INSTANCE_TYPE_KEY, TENANT_KEY
 from extender.engine.filters.base import BaseFilter
 from extender.engine.filters.capacity import (
     CoreFilter,
@@ -24,6 +24,7 @@ from extender.engine.filters.capacity import (
     IoOpsFilter,
     NumInstancesFilter,
     RamFilter,
+    _RatioFilter,
 )
 from extender.engine.filters.extra_specs import Requirement, parse_requirement
 from extender.model.hoststate import HostState
@@ -69,10 +70,8 @@ def aggregate_number(host: HostState, key: str, default: N, cast: Callable[[str]
         return default
 
 
-class _AggregateRatio:
+class _AggregateRatio(_RatioFilter):
     """Overrides `ratio`: the aggregates' value for the same key as the node's attribute."""
-
-    ratio_attr: str
 
     def ratio(self, host: HostState) -> float:
         own = float(getattr(host, self.ratio_attr))
@@ -119,7 +118,7 @@ class _AggregatedOnly(BaseFilter):
         mask: BoolArray = np.ones(len(rows), dtype=bool)
         hosts = table.hosts
         for i in np.flatnonzero(table.aggregated[rows]).tolist():
-            mask[i] = self.check(hosts[rows[i]], spec) is None
+            mask[i] = self.host_passes(hosts[rows[i]], spec) is None
         return mask
 
 
@@ -127,10 +126,10 @@ class AggregateMultiTenancyIsolation(_AggregatedOnly):
     """Aggregates with `filter_tenant_id` take only the listed namespaces; a node in no such
     aggregate takes every namespace (the filter keeps others off, it does not confine)."""
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         if not host.aggregates:
             return None
-        tenants = aggregate_metadata_get_by_host(host, "filter_tenant_id").get("filter_tenant_id")
+        tenants = aggregate_metadata_get_by_host(host, TENANT_KEY).get(TENANT_KEY)
         if tenants and spec.project_id not in tenants:
             return (
                 f"{self.name}: node is reserved for namespaces {', '.join(sorted(tenants))}; "
@@ -143,8 +142,8 @@ class AggregateTypeAffinityFilter(_AggregatedOnly):
     """Aggregates with `instance_type` take only the listed flavors (`weighbridge.io/flavor`);
     a pod without a flavor goes only to nodes without such metadata."""
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
-        values = aggregate_values_from_key(host, "instance_type")
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
+        values = aggregate_values_from_key(host, INSTANCE_TYPE_KEY)
         if not values:
             return None
         flavors = {f.strip() for v in values for f in v.split(",")}
@@ -166,7 +165,7 @@ class AggregateImagePropertiesIsolation(_AggregatedOnly):
     def applies(self, spec: RequestSpec) -> bool:
         return bool(spec.image_properties)
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         if not host.aggregates:
             return None
         namespace = self.options.aggregate_image_properties_isolation_namespace
@@ -208,7 +207,7 @@ class AggregateInstanceExtraSpecsFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return bool(spec.derived(self.name, _aggregate_specs))
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         metadata = aggregate_metadata_get_by_host(host)
         for item in spec.derived(self.name, _aggregate_specs):
             values = metadata.get(item.metadata_key)

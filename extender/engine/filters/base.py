@@ -1,6 +1,7 @@
 """The filter contract: Nova's per-host rule, with an optional vectorised twin.
 
-`check` is the rule in Nova's terms: it returns None when the host passes, or the reason it
+`host_passes` is the rule (Nova's name, so that `grep host_passes` finds every filter as it
+does in Nova's tree) in Nova's terms: it returns None when the host passes, or the reason it
 does not, naming the filter and the numbers. `vector`, where a filter has one, computes the
 same verdicts for many hosts at once over the HostTable's columns; a property test proves
 the two agree. Filters are plain objects: no HTTP, no Kubernetes client.
@@ -11,16 +12,17 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import ClassVar
 
+from extender.engine.plugin import Plugin
 from extender.model.hoststate import HostState
 from extender.model.options import Options
 from extender.model.request import RequestSpec
 from extender.model.table import BoolArray, HostTable, IntArray
 
 
-class BaseFilter:
-    """A host filter; subclasses set `check` and, where hot, `vector`."""
+class BaseFilter(Plugin):
+    """A host filter; subclasses set `host_passes` and, where hot, `vector`."""
 
-    name: ClassVar[str] = ""
+    registry: ClassVar[dict[str, type[BaseFilter]]] = {}
     #: A rejection preemption could cure (evicting pods frees what was missing): the host
     #: goes to FailedNodes; otherwise to FailedAndUnresolvableNodes.
     resolvable: ClassVar[bool] = False
@@ -28,15 +30,11 @@ class BaseFilter:
     def __init__(self, options: Options) -> None:
         self.options = options
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.name = cls.__name__
-
     def applies(self, spec: RequestSpec) -> bool:
         """False when the request does not engage this filter, so every host passes."""
         return True
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         raise NotImplementedError
 
     def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
@@ -47,7 +45,7 @@ class BaseFilter:
         """Why each of `rows`, all rejected by `vector`, fails; a filter whose hosts share
         reasons may find them faster than host by host."""
         hosts = table.hosts
-        return [self.check(hosts[r], spec) or f"{self.name}: rejected" for r in rows.tolist()]
+        return [self.host_passes(hosts[r], spec) or f"{self.name}: rejected" for r in rows.tolist()]
 
 
 # Both are memoised: a pod that most of a large cluster rejects needs thousands of reasons,

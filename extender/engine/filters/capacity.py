@@ -14,7 +14,7 @@ import numpy as np
 from extender.engine.filters.base import BaseFilter, fmt_mb, fmt_num
 from extender.model.hoststate import HostState
 from extender.model.request import RequestSpec
-from extender.model.table import BoolArray, HostTable, IntArray
+from extender.model.table import BoolArray, ColumnName, HostTable, IntArray
 
 Numbers = tuple[Any, Any, Any]
 """(total, usable, ratio) of one host as floats, or of many hosts as columns."""
@@ -22,11 +22,11 @@ Numbers = tuple[Any, Any, Any]
 
 class _RatioFilter(BaseFilter):
     """Shared shape of RamFilter, DiskFilter and CoreFilter: each states its rule once, on
-    numbers that come either from one HostState (`check`) or from the columns (`vector`,
+    numbers that come either from one HostState (`host_passes`) or from the columns (`vector`,
     and `reasons` for the hosts `vector` rejected), so both paths say the same."""
 
     resolvable = True
-    ratio_attr = ""
+    ratio_attr: ClassVar[ColumnName]
     #: what the amounts are of, and the word for what the ratio leaves, in reasons
     noun: ClassVar[str] = ""
     left: ClassVar[str] = "usable"
@@ -70,7 +70,7 @@ class _RatioFilter(BaseFilter):
             )
         return f"{asked}, {self.left} {self.amount(usable)} (ratio {fmt_num(ratio)})"
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         requested = self.requested(spec)
         total, usable, ratio = self.numbers(*self.amounts(host), self.ratio(host))
         if self.fits(requested, total, usable):
@@ -78,7 +78,7 @@ class _RatioFilter(BaseFilter):
         return self.message(requested, total, usable, ratio)
 
     def _column_numbers(self, table: HostTable, rows: IntArray) -> Numbers:
-        return self.numbers(*self.columns(table, rows), table.col(self.ratio_attr)[rows])
+        return self.numbers(*self.columns(table, rows), table.column(self.ratio_attr)[rows])
 
     def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
         if not self.uses_host_ratio:
@@ -106,8 +106,8 @@ class RamFilter(_RatioFilter):
         return total, total - host.free_ram_mb
 
     def columns(self, table: HostTable, rows: IntArray) -> tuple[Any, Any]:
-        total = table.col("total_usable_ram_mb")[rows]
-        return total, total - table.col("free_ram_mb")[rows]
+        total = table.column("total_usable_ram_mb")[rows]
+        return total, total - table.column("free_ram_mb")[rows]
 
 
 class DiskFilter(_RatioFilter):
@@ -122,8 +122,8 @@ class DiskFilter(_RatioFilter):
         return total, total - host.free_disk_mb
 
     def columns(self, table: HostTable, rows: IntArray) -> tuple[Any, Any]:
-        total = table.col("total_usable_disk_gb")[rows] * 1024
-        return total, total - table.col("free_disk_mb")[rows]
+        total = table.column("total_usable_disk_gb")[rows] * 1024
+        return total, total - table.column("free_disk_mb")[rows]
 
 
 class CoreFilter(_RatioFilter):
@@ -141,7 +141,7 @@ class CoreFilter(_RatioFilter):
         return host.vcpus_total, host.vcpus_used
 
     def columns(self, table: HostTable, rows: IntArray) -> tuple[Any, Any]:
-        return table.col("vcpus_total")[rows], table.col("vcpus_used")[rows]
+        return table.column("vcpus_total")[rows], table.column("vcpus_used")[rows]
 
     def fits(self, requested: float, total: Any, usable: Any) -> Any:
         # Nova's fail-safe: no CPU count means CPU collection is broken, so the host passes
@@ -152,14 +152,14 @@ class _CountFilter(BaseFilter):
     """A host passes while a count stays below its maximum."""
 
     resolvable = True
-    attr = ""
+    attr: ClassVar[ColumnName]
     option = ""
     what = ""
 
     def maximum(self, host: HostState) -> int:
         return int(getattr(self.options, self.option))
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         count = getattr(host, self.attr)
         maximum = self.maximum(host)
         if count < maximum:
@@ -170,7 +170,7 @@ class _CountFilter(BaseFilter):
         if type(self).maximum is not _CountFilter.maximum:
             return None
         maximum = int(getattr(self.options, self.option))
-        result: BoolArray = np.less(table.col(self.attr)[rows], maximum)
+        result: BoolArray = np.less(table.column(self.attr)[rows], maximum)
         return result
 
 

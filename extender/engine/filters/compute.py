@@ -9,7 +9,7 @@ from extender.model.table import BoolArray, HostTable, IntArray
 
 
 class ComputeFilter(BaseFilter):
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         if host.service.get("disabled"):
             return f"{self.name}: node is cordoned (spec.unschedulable)"
         if not host.service.get("up"):

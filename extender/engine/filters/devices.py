@@ -25,7 +25,7 @@ class PciPassthroughFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return bool(spec.derived(self.name, _device_requests))
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         short = []
         for name, wanted in spec.derived(self.name, _device_requests).items():
             free = host.free_extended(name)

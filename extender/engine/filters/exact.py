@@ -8,6 +8,8 @@ count fails ExactCoreFilter (CoreFilter passes it), and swap, always 0 here, wou
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from extender.engine.filters.base import BaseFilter, fmt_mb, fmt_num
 from extender.model.hoststate import HostState
 from extender.model.request import RequestSpec
@@ -19,49 +21,61 @@ def _equal(a: float, b: float) -> bool:
     return round(a, _PRECISION) == round(b, _PRECISION)
 
 
-class ExactRamFilter(BaseFilter):
+class _ExactFilter(BaseFilter):
+    """A pod's request must equal what the node has free, to the HostState's precision."""
+
+    resolvable = True
+    #: what the amounts are of, in reasons
+    noun: ClassVar[str] = ""
+
+    def amounts(self, host: HostState, spec: RequestSpec) -> tuple[float, float]:
+        """(requested, free)."""
+        raise NotImplementedError
+
+    def amount(self, value: float) -> str:
+        return fmt_mb(value)
+
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
+        requested, free = self.amounts(host, spec)
+        if _equal(requested, free):
+            return None
+        return (
+            f"{self.name}: requested {self.amount(requested)}{self.noun}, node has exactly "
+            f"{self.amount(free)} free"
+        )
+
+
+class ExactRamFilter(_ExactFilter):
     """The pod's memory request must equal the node's free memory (whole-node placement)."""
 
-    resolvable = True
-
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
-        if _equal(spec.memory_mb, host.free_ram_mb):
-            return None
-        return (
-            f"{self.name}: requested {fmt_mb(spec.memory_mb)}, node has exactly "
-            f"{fmt_mb(host.free_ram_mb)} free"
-        )
+    def amounts(self, host: HostState, spec: RequestSpec) -> tuple[float, float]:
+        return spec.memory_mb, host.free_ram_mb
 
 
-class ExactDiskFilter(BaseFilter):
+class ExactDiskFilter(_ExactFilter):
     """The pod's ephemeral-storage request must equal the node's free ephemeral storage."""
 
-    resolvable = True
+    noun = " ephemeral-storage"
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
-        if _equal(spec.disk_mb, host.free_disk_mb):
-            return None
-        return (
-            f"{self.name}: requested {fmt_mb(spec.disk_mb)} ephemeral-storage, node has exactly "
-            f"{fmt_mb(host.free_disk_mb)} free"
-        )
+    def amounts(self, host: HostState, spec: RequestSpec) -> tuple[float, float]:
+        return spec.disk_mb, host.free_disk_mb
 
 
-class ExactCoreFilter(BaseFilter):
+class ExactCoreFilter(_ExactFilter):
     """The pod's cpu request must equal the node's free CPUs; a node with none fails."""
 
-    resolvable = True
+    noun = " vCPUs"
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def amounts(self, host: HostState, spec: RequestSpec) -> tuple[float, float]:
+        return spec.vcpus, host.vcpus_total - host.vcpus_used
+
+    def amount(self, value: float) -> str:
+        return fmt_num(value)
+
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         if not host.vcpus_total:
             return f"{self.name}: node reports no CPUs"
-        free = host.vcpus_total - host.vcpus_used
-        if _equal(spec.vcpus, free):
-            return None
-        return (
-            f"{self.name}: requested {fmt_num(spec.vcpus)} vCPUs, node has exactly "
-            f"{fmt_num(free)} free"
-        )
+        return super().host_passes(host, spec)
 
 
 class AllHostsFilter(BaseFilter):
@@ -70,5 +84,5 @@ class AllHostsFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return False
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         return None

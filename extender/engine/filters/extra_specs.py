@@ -171,7 +171,7 @@ class ComputeCapabilitiesFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return bool(spec.derived(self.name, _capability_specs))
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         for cap in spec.derived(self.name, _capability_specs):
             if len(cap.path) == 1 and cap.key == cap.path[0]:
                 name = cap.key

@@ -153,7 +153,7 @@ class ImagePropertiesFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return spec.derived(self.name, _image_request).engaged
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         req = spec.derived(self.name, _image_request)
         if not host.supported_instances:
             return f"{self.name}: the image needs {self._wanted(req)}; node advertises none"
@@ -197,7 +197,7 @@ class IsolatedHostsFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return bool(self.images or self.hosts)
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         host_isolated = host.host in self.hosts
         image_isolated = bool(spec.image_id) and spec.image_id in self.images
         if self.restrict:

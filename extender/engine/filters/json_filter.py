@@ -145,7 +145,7 @@ class JsonFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return spec.derived(self.name, compile_query) is not None
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         compiled = spec.derived(self.name, compile_query)
         if compiled is None:
             return None

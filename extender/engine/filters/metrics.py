@@ -24,7 +24,7 @@ class MetricsFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return bool(self.names)
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         missing = [n for n in self.names if n not in host.metrics]
         if not missing:
             return None

@@ -37,7 +37,7 @@ class NUMATopologyFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return spec.numa_policy == "single-numa-node"
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         zones = host.numa_zones
         if not zones:
             return f"{self.name}: node publishes no NUMA zones (NodeResourceTopology)"

@@ -23,7 +23,7 @@ class RetryFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return spec.retry is not None and (bool(spec.retry.hosts) or self._exhausted(spec))
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         retry = spec.retry
         if retry is None:
             return None

@@ -22,7 +22,7 @@ class AvailabilityZoneFilter(BaseFilter):
     def applies(self, spec: RequestSpec) -> bool:
         return self.requested_zone(spec) is not None
 
-    def check(self, host: HostState, spec: RequestSpec) -> str | None:
+    def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         zone = self.requested_zone(spec)
         return None if zone is None else self._verdict(host.availability_zones, zone)
 

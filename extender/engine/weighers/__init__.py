@@ -1,30 +1,17 @@
-"""Nova's host weighers mapped to Kubernetes, and the registry of their names."""
+"""Nova's host weighers mapped to Kubernetes, and the registry of their names (filled as
+each module defines its weighers)."""
 
 from __future__ import annotations
 
-from extender.engine.weighers.affinity import (
-    ServerGroupSoftAffinityWeigher,
-    ServerGroupSoftAntiAffinityWeigher,
+from extender.engine.weighers import (  # noqa: F401  (imported to register their weighers)
+    affinity,
+    capacity,
+    devices,
+    failures,
+    metrics,
 )
 from extender.engine.weighers.base import BaseWeigher, normalize
-from extender.engine.weighers.capacity import CPUWeigher, DiskWeigher, IoOpsWeigher, RAMWeigher
-from extender.engine.weighers.devices import PCIWeigher
-from extender.engine.weighers.failures import BuildFailureWeigher
-from extender.engine.weighers.metrics import MetricsWeigher
 
-WEIGHERS: dict[str, type[BaseWeigher]] = {
-    cls.name: cls
-    for cls in (
-        BuildFailureWeigher,
-        CPUWeigher,
-        DiskWeigher,
-        IoOpsWeigher,
-        MetricsWeigher,
-        PCIWeigher,
-        RAMWeigher,
-        ServerGroupSoftAffinityWeigher,
-        ServerGroupSoftAntiAffinityWeigher,
-    )
-}
+WEIGHERS: dict[str, type[BaseWeigher]] = dict(sorted(BaseWeigher.registry.items()))
 
 __all__ = ["WEIGHERS", "BaseWeigher", "normalize"]

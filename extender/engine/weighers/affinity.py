@@ -30,7 +30,7 @@ class _SoftAffinityWeigher(BaseWeigher):
         group = spec.instance_group
         return group is not None and self.policy in group.policies and bool(group.counts)
 
-    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+    def _weigh_object(self, host: HostState, spec: RequestSpec) -> float:
         group = spec.instance_group
         if group is None or self.policy not in group.policies:
             return 0.0

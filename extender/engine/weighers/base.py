@@ -11,16 +11,18 @@ from typing import ClassVar
 
 import numpy as np
 
+from extender.engine.plugin import Plugin
 from extender.model.hoststate import HostState
 from extender.model.options import Options
 from extender.model.request import RequestSpec
 from extender.model.table import FloatArray, HostTable, IntArray
 
 
-class BaseWeigher:
-    """A host weigher; subclasses set `weigh` and, where hot, `vector`."""
+class BaseWeigher(Plugin):
+    """A host weigher; subclasses set `_weigh_object` (Nova's name for the per-host raw
+    weight) and, where hot, `vector`."""
 
-    name: ClassVar[str] = ""
+    registry: ClassVar[dict[str, type[BaseWeigher]]] = {}
     minval: ClassVar[float | None] = None
     maxval: ClassVar[float | None] = None
 
@@ -28,15 +30,11 @@ class BaseWeigher:
         self.options = options
         self.multiplier = multiplier
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.name = cls.__name__
-
     def applies(self, spec: RequestSpec) -> bool:
         """False when every host would get the same raw value, so all normalise to 0."""
         return True
 
-    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+    def _weigh_object(self, host: HostState, spec: RequestSpec) -> float:
         raise NotImplementedError
 
     def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> FloatArray | None:
@@ -49,7 +47,7 @@ class BaseWeigher:
             return values
         hosts = table.hosts
         return np.fromiter(
-            (self.weigh(hosts[r], spec) for r in rows), dtype=np.float64, count=len(rows)
+            (self._weigh_object(hosts[r], spec) for r in rows), dtype=np.float64, count=len(rows)
         )
 
 

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from extender.engine.weighers.base import BaseWeigher
 from extender.model.hoststate import HostState
 from extender.model.request import RequestSpec
-from extender.model.table import FloatArray, HostTable, IntArray
+from extender.model.table import ColumnName, FloatArray, HostTable, IntArray
 
 
 class _ColumnWeigher(BaseWeigher):
     """Weighers whose raw value is one HostState attribute, also kept as a column."""
 
-    attr = ""
+    attr: ClassVar[ColumnName]
     minval = 0.0
 
-    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+    def _weigh_object(self, host: HostState, spec: RequestSpec) -> float:
         return float(getattr(host, self.attr))
 
     def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> FloatArray | None:
-        return table.col(self.attr)[rows]
+        return table.column(self.attr)[rows]
 
 
 class RAMWeigher(_ColumnWeigher):
@@ -38,12 +40,12 @@ class CPUWeigher(BaseWeigher):
 
     minval = 0.0
 
-    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+    def _weigh_object(self, host: HostState, spec: RequestSpec) -> float:
         return host.vcpus_total * host.cpu_allocation_ratio - host.vcpus_used
 
     def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> FloatArray | None:
-        total = table.col("vcpus_total")[rows]
+        total = table.column("vcpus_total")[rows]
         result: FloatArray = (
-            total * table.col("cpu_allocation_ratio")[rows] - table.col("vcpus_used")[rows]
+            total * table.column("cpu_allocation_ratio")[rows] - table.column("vcpus_used")[rows]
         )
         return result

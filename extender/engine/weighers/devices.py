@@ -22,9 +22,9 @@ MAX_DEVS = 100
 class PCIWeigher(BaseWeigher):
     """Prefers nodes with fewer free devices: device nodes stay free for device pods."""
 
-    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+    def _weigh_object(self, host: HostState, spec: RequestSpec) -> float:
         return MAX_DEVS - min(host.free_devices, MAX_DEVS - 1)
 
     def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> FloatArray | None:
-        result: FloatArray = MAX_DEVS - np.minimum(table.col("free_devices")[rows], MAX_DEVS - 1)
+        result: FloatArray = MAX_DEVS - np.minimum(table.column("free_devices")[rows], MAX_DEVS - 1)
         return result

@@ -22,8 +22,8 @@ class BuildFailureWeigher(BaseWeigher):
     def __init__(self, options: Options, multiplier: float) -> None:
         super().__init__(options, -multiplier)
 
-    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+    def _weigh_object(self, host: HostState, spec: RequestSpec) -> float:
         return float(host.failed_builds)
 
     def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> FloatArray | None:
-        return table.col("failed_builds")[rows]
+        return table.column("failed_builds")[rows]

@@ -27,7 +27,7 @@ class MetricsWeigher(BaseWeigher):
     def applies(self, spec: RequestSpec) -> bool:
         return bool(self.setting)
 
-    def weigh(self, host: HostState, spec: RequestSpec) -> float:
+    def _weigh_object(self, host: HostState, spec: RequestSpec) -> float:
         total = 0.0
         metrics = host.metrics
         for name, ratio in self.setting:
