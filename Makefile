@@ -1,12 +1,17 @@
 # Everything a fresh machine needs is installed by these targets themselves:
 # Debian packages (scripts/install-debian-deps.sh), a Python venv with the project,
 # and the Kubernetes control plane and helm built from Go modules (cached).
+# Each test tier installs only what it runs; `make test` installs everything and runs the
+# whole suite in one pytest.
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest -q
 STAMP := $(VENV)/.installed
+LINT_PATHS := extender devtools tests bench scripts
 
-.PHONY: setup demo test lint bench binaries clean
+.PHONY: venv setup control-plane helm binaries demo lint test test-unit test-http \
+	test-deploy test-e2e bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -14,12 +19,24 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+## The venv with the project and its test tools; all that lint, bench and the unit and HTTP
+## tiers need.
+venv: $(STAMP)
+
+## The venv and every Debian package any test uses (Prometheus, promtool, openssl).
 setup: $(STAMP)
 	bash scripts/install-debian-deps.sh
 
-binaries: setup
+## etcd, kube-apiserver, kube-scheduler and kubectl, built from tests/cluster/ (cached).
+control-plane:
 	bash scripts/build-control-plane.sh >/dev/null
+
+## helm, built from tests/helm/ (cached).
+helm:
 	bash scripts/build-helm.sh >/dev/null
+
+## Everything the whole suite needs: setup and both Go builds.
+binaries: setup control-plane helm
 
 ## The demo: the extender on the bundled example snapshot, played over HTTP; then, where Go
 ## is available, the same example as a real local cluster placed by kube-scheduler.
@@ -32,17 +49,41 @@ demo: setup
 		echo "(Go not found: skipping the live-cluster part of the demo)"; \
 	fi
 
-lint: setup
-	$(VENV)/bin/ruff check extender tests bench scripts
-	$(VENV)/bin/ruff format --check extender tests bench scripts
-	$(VENV)/bin/mypy extender
+## Style, types, and extender/'s layering (no import cycles, no upward imports, nothing
+## imported that the wheel does not ship: scripts/check-layers.py).
+lint: venv
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/mypy
+	$(PY) scripts/check-layers.py
 
 ## Every test: unit, HTTP, deploy, and end-to-end against the real kube-apiserver,
-## kube-scheduler and Prometheus.
+## kube-scheduler and Prometheus, in one pytest so the session's control plane is shared.
 test: lint binaries
-	$(VENV)/bin/pytest -q
+	$(PYTEST)
 
-bench: setup
+## Unit tests: pure Python, no network, no binaries; the venv only.
+test-unit: venv
+	$(PYTEST) tests/unit
+
+## The HTTP server through a real socket; the venv only.
+test-http: venv
+	$(PYTEST) tests/http
+
+## The chart through real helm, the scheduler configurations through the real kube-scheduler,
+## the alert rules through promtool, and openssl for a throwaway CA.
+test-deploy: venv control-plane helm
+	bash scripts/install-debian-deps.sh deploy
+	$(PYTEST) tests/deploy
+
+## End to end on a local control plane (openssl for its PKI), with a real Prometheus
+## scraping the extender and real helm installing the chart.
+test-e2e: venv control-plane helm
+	bash scripts/install-debian-deps.sh e2e
+	$(PYTEST) tests/e2e
+
+## The scheduler's hot path against the naive one; the venv only.
+bench: venv
 	$(PY) bench/bench.py
 
 clean:

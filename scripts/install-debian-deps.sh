@@ -2,17 +2,38 @@
 # Install the Debian packages the test suite needs beyond Python and Go:
 #   prometheus  - the real server the end-to-end tests scrape weighbridge with, and promtool
 #                 (`promtool check rules`) for the alert rules;
-#   openssl     - the control plane's throwaway PKI (extender/localcluster.py).
-# Idempotent: exits at once when everything is already there, so the Makefile and CI can
-# call it on every run. Needs root (or sudo) and Debian's package archive.
+#   openssl     - the control plane's throwaway PKI (devtools/localcluster.py) and the CA the
+#                 deploy tests point the scheduler configurations' caFile at.
+# Usage: install-debian-deps.sh [TIER...], TIER one of
+#   e2e     prometheus, openssl
+#   deploy  promtool (Debian's prometheus package), openssl
+#   all     both (also what no argument means, so older callers get everything)
+# so that each Makefile test tier installs only what it runs.
+# Idempotent: exits at once when the tiers' binaries are already there, so the Makefile and CI
+# can call it on every run. Needs root (or sudo) and Debian's package archive.
 #
 # The package's own prometheus service is not wanted (the tests start their own on a
 # loopback port with a temporary config), so its start is refused during the install
 # through policy-rc.d, which both invoke-rc.d and deb-systemd-invoke honour.
 set -euo pipefail
 
-PACKAGES=(prometheus openssl)
-BINARIES=(prometheus promtool openssl)
+# The Debian package that brings each binary.
+declare -A PACKAGE_OF=([prometheus]=prometheus [promtool]=prometheus [openssl]=openssl)
+
+[ $# -gt 0 ] || set -- all
+BINARIES=()
+for tier in "$@"; do
+	case "$tier" in
+	e2e) BINARIES+=(prometheus openssl) ;;
+	deploy) BINARIES+=(promtool openssl) ;;
+	all) BINARIES+=(prometheus promtool openssl) ;;
+	*)
+		echo "install-debian-deps: unknown tier '$tier' (e2e, deploy or all)" >&2
+		exit 2
+		;;
+	esac
+done
+mapfile -t BINARIES < <(printf '%s\n' "${BINARIES[@]}" | awk '!seen[$0]++')
 
 missing=()
 for b in "${BINARIES[@]}"; do
@@ -22,6 +43,8 @@ if [ ${#missing[@]} -eq 0 ]; then
 	echo "install-debian-deps: ${BINARIES[*]} already installed"
 	exit 0
 fi
+mapfile -t PACKAGES < <(for b in "${missing[@]}"; do echo "${PACKAGE_OF[$b]}"; done |
+	awk '!seen[$0]++')
 echo "install-debian-deps: missing ${missing[*]}; installing ${PACKAGES[*]}" >&2
 
 SUDO=()
@@ -51,4 +74,8 @@ export DEBIAN_FRONTEND=noninteractive
 for b in "${BINARIES[@]}"; do
 	command -v "$b" >/dev/null 2>&1 || { echo "install-debian-deps: $b still missing after install" >&2; exit 1; }
 done
-echo "install-debian-deps: installed; $(prometheus --version 2>&1 | head -1)"
+if command -v prometheus >/dev/null 2>&1; then
+	echo "install-debian-deps: installed; $(prometheus --version 2>&1 | head -1)"
+else
+	echo "install-debian-deps: installed ${PACKAGES[*]}"
+fi
