@@ -62,11 +62,12 @@ lint: venv
 test: lint binaries
 	$(PYTEST)
 
-## Unit tests: pure Python, no network, no binaries; the venv only.
+## Unit tests, by layer (tests/unit/<layer>): pure Python, no network, no binaries; the venv
+## only.
 test-unit: venv
 	$(PYTEST) tests/unit
 
-## The HTTP server through a real socket; the venv only.
+## The HTTP server through a real socket, and the demo played against it; the venv only.
 test-http: venv
 	$(PYTEST) tests/http
 

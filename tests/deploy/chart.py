@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from devtools.localcluster import helm_binary
+from tests import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "weighbridge"
 DEPLOY = REPO / "deploy"
 ALERTS = DEPLOY / "prometheus" / "alerts.yaml"

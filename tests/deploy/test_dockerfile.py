@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import re
 
-from .chart import CHART, REPO
+from tests import REPO
+
+from .chart import CHART
 
 
 def instructions() -> list[tuple[str, str]]:

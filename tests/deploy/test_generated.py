@@ -13,7 +13,9 @@ import sys
 import pytest
 import yaml
 
-from .chart import CHART, DEPLOY, REPO
+from tests import REPO
+
+from .chart import CHART, DEPLOY
 
 
 @pytest.mark.parametrize(

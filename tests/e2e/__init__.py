@@ -1,0 +1,1 @@
+"""End to end on a local etcd, kube-apiserver and kube-scheduler (tests/cluster)."""

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-try:
-    from devtools.localcluster import ControlPlane, binaries_dir
-except ImportError:  # running from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from devtools.localcluster import ControlPlane, binaries_dir
+from devtools.localcluster import ControlPlane, binaries_dir
+
+from .kube import Weighbridge, create_namespace
 
 
 @pytest.fixture(scope="session")
@@ -32,11 +28,19 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
 
 @pytest.fixture
 def namespace(control_plane: ControlPlane) -> str:
-    """A fresh namespace per test (never deleted: without controllers deletion never ends)."""
-    name = f"t-{uuid.uuid4().hex[:10]}"
-    control_plane.request(
-        "POST",
-        "/api/v1/namespaces",
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
-    )
-    return name
+    """A fresh namespace per test."""
+    return create_namespace(control_plane, f"t-{uuid.uuid4().hex[:10]}")
+
+
+@pytest.fixture(scope="module")
+def wb(
+    request: pytest.FixtureRequest,
+    control_plane: ControlPlane,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Weighbridge]:
+    """`weighbridge serve` on the control plane (its CRDs installed) with the configuration
+    of the test module (its CONFIG), shared by the module's tests."""
+    control_plane.install_crds()
+    work = tmp_path_factory.mktemp("wb")
+    with Weighbridge(control_plane.kubeconfig_path, request.module.CONFIG, work) as extender:
+        yield extender

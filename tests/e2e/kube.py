@@ -10,13 +10,15 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
-from devtools.localcluster import ControlPlane, free_port
+from devtools.localcluster import ControlPlane, ManagedProcess, free_port
+from tests.builders import PAUSE, create_body, node_dict, pod_dict
 
 T = TypeVar("T")
 
@@ -37,43 +39,38 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60.0) ->
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
-def make_node(
-    plane: ControlPlane,
-    name: str,
-    *,
-    cpu: str = "8",
-    memory: str = "16Gi",
-    labels: dict[str, str] | None = None,
-    annotations: dict[str, str] | None = None,
-    extended: dict[str, str] | None = None,
-) -> None:
-    """A Ready node as a plain API object (no kubelet), as upstream integration tests do."""
-    resources = {"cpu": cpu, "memory": memory, "pods": "110", **(extended or {})}
+# -- objects on the API server, built with tests.builders -----------------------------------
+
+
+def group_labels(prefix: str = "g") -> dict[str, str]:
+    """A label only one test's nodes carry, the node selector of its pods: the tests share
+    the control plane, and kube-scheduler must not place one test's pods on another's nodes."""
+    return {"e2e.weighbridge.io/group": unique(prefix)}
+
+
+def create_namespace(plane: ControlPlane, name: str, labels: dict[str, str] | None = None) -> str:
+    """A namespace (never deleted: without controllers deletion never ends)."""
+    metadata: dict[str, Any] = {"name": name}
+    if labels:
+        metadata["labels"] = labels
     plane.request(
         "POST",
-        "/api/v1/nodes",
-        {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {
-                "name": name,
-                "labels": {"kubernetes.io/hostname": name, **(labels or {})},
-                "annotations": annotations or {},
-            },
-        },
+        "/api/v1/namespaces",
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata},
     )
-    plane.request(
-        "PATCH",
-        f"/api/v1/nodes/{name}/status",
-        {
-            "status": {
-                "capacity": resources,
-                "allocatable": resources,
-                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
-                "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}],
-            }
-        },
-    )
+    return name
+
+
+def make_node(plane: ControlPlane, name: str, *, memory: str = "16Gi", **kw: Any) -> None:
+    """A Ready node as a plain API object (no kubelet), as upstream integration tests do:
+    created, then given the status a kubelet would report (tests.builders.node_dict)."""
+    body = node_dict(name, memory=memory, **kw)
+    plane.request("POST", "/api/v1/nodes", create_body(body))
+    plane.request("PATCH", f"/api/v1/nodes/{name}/status", {"status": body["status"]})
+
+
+def label_node(plane: ControlPlane, name: str, labels: dict[str, str]) -> None:
+    plane.request("PATCH", f"/api/v1/nodes/{name}", {"metadata": {"labels": labels}})
 
 
 def pod_body(
@@ -83,45 +80,60 @@ def pod_body(
     memory: str = "1Gi",
     cpu: str = "100m",
     selector: dict[str, str] | None = None,
-    annotations: dict[str, str] | None = None,
-    labels: dict[str, str] | None = None,
-    priority_class: str | None = None,
+    **kw: Any,
 ) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "containers": [
-            {
-                "name": "c",
-                "image": "registry.k8s.io/pause:3.10",
-                "resources": {"requests": {"cpu": cpu, "memory": memory}},
-            }
-        ],
-        "nodeSelector": selector or {},
+    """A pause pod asking for `cpu` and `memory`, as a client creates it; `kw` are
+    tests.builders.pod_dict's (node_name, labels, annotations, priority_class, ...)."""
+    requests = {"cpu": cpu, "memory": memory}
+    return create_body(
+        pod_dict(name, namespace, requests=requests, image=PAUSE, node_selector=selector, **kw)
+    )
+
+
+def restricted_pod(
+    namespace: str, name: str, scheduler: str | None = None, selector: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A pod the restricted Pod Security profile admits, asking for `scheduler`."""
+    pod = pod_body(namespace, name, selector=selector, scheduler_name=scheduler)
+    pod["spec"]["securityContext"] = {
+        "runAsNonRoot": True,
+        "runAsUser": 65532,
+        "seccompProfile": {"type": "RuntimeDefault"},
     }
-    if priority_class:
-        spec["priorityClassName"] = priority_class
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": labels or {},
-            "annotations": annotations or {},
-        },
-        "spec": spec,
+    pod["spec"]["containers"][0]["securityContext"] = {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
     }
+    return pod
+
+
+def post_pod(plane: ControlPlane, body: dict[str, Any]) -> dict[str, Any]:
+    """Create the pod `body` describes; the API server's answer (with its UID)."""
+    namespace = body["metadata"]["namespace"]
+    pod: dict[str, Any] = plane.request("POST", f"/api/v1/namespaces/{namespace}/pods", body)
+    return pod
 
 
 def create_pod(plane: ControlPlane, namespace: str, name: str, **kw: Any) -> dict[str, Any]:
-    pod: dict[str, Any] = plane.request(
-        "POST", f"/api/v1/namespaces/{namespace}/pods", pod_body(namespace, name, **kw)
-    )
-    return pod
+    """Create a pod_body(namespace, name, **kw)."""
+    return post_pod(plane, pod_body(namespace, name, **kw))
 
 
 def get_pod(plane: ControlPlane, namespace: str, name: str) -> dict[str, Any]:
     pod: dict[str, Any] = plane.request("GET", f"/api/v1/namespaces/{namespace}/pods/{name}")
     return pod
+
+
+def pods_in(plane: ControlPlane, namespace: str) -> list[dict[str, Any]]:
+    pods: list[dict[str, Any]] = plane.request("GET", f"/api/v1/namespaces/{namespace}/pods")[
+        "items"
+    ]
+    return pods
+
+
+def delete_pod(plane: ControlPlane, namespace: str, name: str) -> None:
+    """Delete at once: no kubelet is there to wait for."""
+    plane.request("DELETE", f"/api/v1/namespaces/{namespace}/pods/{name}?gracePeriodSeconds=0")
 
 
 def node_of(plane: ControlPlane, namespace: str, name: str) -> str:
@@ -130,6 +142,22 @@ def node_of(plane: ControlPlane, namespace: str, name: str) -> str:
 
 def wait_bound(plane: ControlPlane, namespace: str, name: str, timeout: float = 60.0) -> str:
     return wait_for(f"pod {name} bound", lambda: node_of(plane, namespace, name), timeout)
+
+
+def priority_class(plane: ControlPlane, value: int) -> str:
+    """A new PriorityClass of this value; its name."""
+    name = unique(f"prio-{value}")
+    plane.request(
+        "POST",
+        "/apis/scheduling.k8s.io/v1/priorityclasses",
+        {
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {"name": name},
+            "value": value,
+        },
+    )
+    return name
 
 
 def events_for(plane: ControlPlane, namespace: str, name: str) -> list[str]:
@@ -189,6 +217,18 @@ class Weighbridge:
             wait_for("weighbridge ready", lambda: self.status("/readyz") == 200, 60)
         return self
 
+    def __enter__(self) -> Weighbridge:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop, and print the log's tail (pytest shows it when a test failed)."""
+        self.stop()
+        print(self.log_tail())
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
@@ -214,6 +254,23 @@ class Weighbridge:
     def get(self, path: str) -> Any:
         with urllib.request.urlopen(self.url + path, timeout=10) as response:
             return json.loads(response.read())
+
+    def host(self, name: str) -> dict[str, Any] | None:
+        """The cache's view of a node (GET /hosts/<name>), None while it has none."""
+        return self.get(f"/hosts/{name}") if self.status(f"/hosts/{name}") == 200 else None
+
+    def wait_for_hosts(self, *names: str, timeout: float = 60.0) -> None:
+        """Wait until the cache holds every one of these nodes."""
+
+        def cached() -> bool:
+            hosts = self.get("/hosts")["hosts"]
+            return all(name in hosts for name in names)
+
+        wait_for(f"{', '.join(names)} in the cache", cached, timeout)
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(self.url + "/metrics", timeout=10) as response:
+            return str(response.read().decode())
 
     def post(self, path: str, body: Any) -> tuple[int, Any]:
         request = urllib.request.Request(
@@ -259,3 +316,14 @@ def scheduler_config(
             "extenders": [extender],
         }
     )
+
+
+@contextmanager
+def scheduler_running(plane: ControlPlane, *config: str) -> Iterator[ManagedProcess]:
+    """kube-scheduler with this configuration (the control plane's default without one),
+    stopped again when the block ends."""
+    proc = plane.start_scheduler(*config)
+    try:
+        yield proc
+    finally:
+        plane.stop_scheduler(proc)

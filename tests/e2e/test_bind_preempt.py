@@ -8,7 +8,6 @@ nodes within bounds: kube-scheduler's NodeResourcesFit would let pods through.
 from __future__ import annotations
 
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,14 @@ from devtools.localcluster import ControlPlane
 from .kube import (
     Weighbridge,
     create_pod,
+    delete_pod,
     get_pod,
+    group_labels,
     make_node,
-    pod_body,
+    pods_in,
+    priority_class,
     scheduler_config,
+    scheduler_running,
     unique,
     wait_for,
 )
@@ -39,25 +42,6 @@ RATIO = "weighbridge.io/ram-allocation-ratio"
 BURST = 200
 
 
-@pytest.fixture(scope="module")
-def wb(
-    control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Weighbridge]:
-    work = tmp_path_factory.mktemp("wb-bind")
-    extender = Weighbridge(control_plane.kubeconfig_path, CONFIG, work).start()
-    try:
-        yield extender
-    finally:
-        extender.stop()
-
-
-def pods_in(plane: ControlPlane, namespace: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = plane.request("GET", f"/api/v1/namespaces/{namespace}/pods")[
-        "items"
-    ]
-    return items
-
-
 def mib(quantity: str) -> int:
     return (
         int(quantity.removesuffix("Mi"))
@@ -69,26 +53,20 @@ def mib(quantity: str) -> int:
 @pytest.fixture
 def fresh_wb(control_plane: ControlPlane, tmp_path: Path) -> Iterator[Weighbridge]:
     """An extender of its own, so one burst's binds do not shape the next."""
-    extender = Weighbridge(control_plane.kubeconfig_path, CONFIG, tmp_path).start()
-    try:
+    with Weighbridge(control_plane.kubeconfig_path, CONFIG, tmp_path) as extender:
         yield extender
-    finally:
-        extender.stop()
 
 
 def burst(plane: ControlPlane, wb: Weighbridge, namespace: str, bind: bool) -> dict[str, Any]:
     """Create BURST pods at once onto 5 nodes that RamFilter lets hold 8 x 1Gi each."""
-    value = unique("burst")
-    labels = {"e2e.weighbridge.io/group": value}
+    labels = group_labels("burst")
     nodes = [unique("b") for _ in range(5)]
     for n in nodes:
         make_node(plane, n, memory="16Gi", labels=labels, annotations={RATIO: "0.5"})
-    wait_for("nodes cached", lambda: all(wb.status(f"/hosts/{n}") == 200 for n in nodes))
-    proc = plane.start_scheduler(scheduler_config(wb.url, bind=bind))
-    try:
+    wb.wait_for_hosts(*nodes)
+    with scheduler_running(plane, scheduler_config(wb.url, bind=bind)):
         for i in range(BURST):
-            body = pod_body(namespace, f"p{i:03d}", memory="1Gi", selector=labels)
-            plane.request("POST", f"/api/v1/namespaces/{namespace}/pods", body)
+            create_pod(plane, namespace, f"p{i:03d}", memory="1Gi", selector=labels)
         bound: dict[str, int] = {}
 
         def settled() -> bool:
@@ -101,8 +79,6 @@ def burst(plane: ControlPlane, wb: Weighbridge, namespace: str, bind: bool) -> d
             return time.monotonic() - bound["since"] >= 5
 
         wait_for("the burst to settle", settled, 180)
-    finally:
-        plane.stop_scheduler(proc)
     per_node = {n: 0 for n in nodes}
     pending = 0
     for p in pods_in(plane, namespace):
@@ -147,7 +123,7 @@ def test_bind_is_idempotent_and_consumes_at_once(
 ) -> None:
     node = unique("bind")
     make_node(control_plane, node, memory="16Gi")
-    wait_for("node cached", lambda: wb.status(f"/hosts/{node}") == 200)
+    wb.wait_for_hosts(node)
     pod = create_pod(control_plane, namespace, "direct", memory="2Gi")
     uid = pod["metadata"]["uid"]
     args = {"PodName": "direct", "PodNamespace": namespace, "PodUID": uid, "Node": node}
@@ -170,14 +146,12 @@ def test_failed_bind_leaves_no_assumption_and_feeds_retry_filter(
     node, other = unique("fail"), unique("other")
     make_node(control_plane, node, memory="16Gi")
     make_node(control_plane, other, memory="16Gi")
-    wait_for("nodes cached", lambda: wb.status(f"/hosts/{other}") == 200)
+    wb.wait_for_hosts(node, other)
     pod = create_pod(control_plane, namespace, "vanishing", memory="2Gi")
     uid = pod["metadata"]["uid"]
     filter_args = {"Pod": pod, "NodeNames": [node, other], "Nodes": None}
     assert sorted(wb.post("/filter", filter_args)[1]["NodeNames"]) == sorted([node, other])
-    control_plane.request(
-        "DELETE", f"/api/v1/namespaces/{namespace}/pods/vanishing?gracePeriodSeconds=0"
-    )
+    delete_pod(control_plane, namespace, "vanishing")
     args = {"PodName": "vanishing", "PodNamespace": namespace, "PodUID": uid, "Node": node}
     status, answer = wb.post("/bind", args)
     assert status == 200
@@ -192,36 +166,18 @@ def test_failed_bind_leaves_no_assumption_and_feeds_retry_filter(
     assert "RetryFilter" in {**answer["FailedNodes"], **answer["FailedAndUnresolvableNodes"]}[node]
 
 
-def priority_class(plane: ControlPlane, value: int) -> str:
-    name = unique(f"prio-{value}")
-    plane.request(
-        "POST",
-        "/apis/scheduling.k8s.io/v1/priorityclasses",
-        {
-            "apiVersion": "scheduling.k8s.io/v1",
-            "kind": "PriorityClass",
-            "metadata": {"name": name},
-            "value": value,
-        },
-    )
-    return name
-
-
 def preemption_case(
     plane: ControlPlane, wb: Weighbridge, namespace: str, preempt: bool
 ) -> dict[str, Any]:
     """Two full nodes; kube-scheduler alone prefers evicting on `strict` (its victim has the
     lower priority), but there RamFilter (ratio 0.5) still rejects the pod afterwards."""
-    value = unique("pre")
-    labels = {"e2e.weighbridge.io/group": value}
+    labels = group_labels("pre")
     strict, roomy = unique("strict"), unique("roomy")
     make_node(plane, strict, memory="16Gi", labels=labels, annotations={RATIO: "0.5"})
     make_node(plane, roomy, memory="16Gi", labels=labels)
     low, mid, high = (priority_class(plane, v) for v in (10, 100, 1000))
     for victim, node, prio in (("victim-strict", strict, low), ("victim-roomy", roomy, mid)):
-        body = pod_body(namespace, victim, memory="8Gi", priority_class=prio)
-        body["spec"]["nodeName"] = node
-        plane.request("POST", f"/api/v1/namespaces/{namespace}/pods", body)
+        create_pod(plane, namespace, victim, memory="8Gi", priority_class=prio, node_name=node)
     wait_for(
         "victims cached",
         lambda: (
@@ -229,8 +185,7 @@ def preemption_case(
             and wb.get(f"/hosts/{strict}")["num_instances"] == 1
         ),
     )
-    proc = plane.start_scheduler(scheduler_config(wb.url, bind=True, preempt=preempt))
-    try:
+    with scheduler_running(plane, scheduler_config(wb.url, bind=True, preempt=preempt)):
         create_pod(plane, namespace, "vip", memory="12Gi", selector=labels, priority_class=high)
         nominated = wait_for(
             "a nominated node",
@@ -246,8 +201,6 @@ def preemption_case(
         # kube-scheduler may nominate the node before it has deleted the victims
         wait_for("a victim evicted", lambda: any(evictions().values()))
         evicted = evictions()
-    finally:
-        plane.stop_scheduler(proc)
     return {"strict": strict, "roomy": roomy, "nominated": nominated, "evicted": evicted}
 
 
@@ -265,6 +218,4 @@ def test_preempt_verb_keeps_preemption_on_nodes_our_filters_accept(
     case = preemption_case(control_plane, wb, namespace, preempt=True)
     assert case["nominated"] == case["roomy"]
     assert case["evicted"] == {"victim-strict": False, "victim-roomy": True}
-    with urllib.request.urlopen(wb.url + "/metrics", timeout=10) as response:
-        metrics = response.read().decode()
-    assert 'weighbridge_preemption_decisions_total{outcome="dropped"}' in metrics
+    assert 'weighbridge_preemption_decisions_total{outcome="dropped"}' in wb.metrics()

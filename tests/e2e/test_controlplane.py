@@ -6,10 +6,7 @@ Nodes are plain API objects (no kubelet), as in upstream's scheduler integration
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,73 +18,42 @@ from devtools.localcluster import (
     helm_binary,
 )
 
-from .kube import make_node
+from .kube import (
+    create_pod,
+    make_node,
+    post_pod,
+    priority_class,
+    restricted_pod,
+    scheduler_running,
+    unique,
+    wait_bound,
+)
 
 pytestmark = pytest.mark.e2e
-
-
-def _name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def make_pod(plane: ControlPlane, namespace: str, name: str, **spec: Any) -> dict[str, Any]:
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "containers": [
-                {
-                    "name": "c",
-                    "image": "registry.k8s.io/pause:3.10",
-                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
-                }
-            ],
-            **spec,
-        },
-    }
-    result: dict[str, Any] = plane.request("POST", f"/api/v1/namespaces/{namespace}/pods", pod)
-    return result
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
+#: What these pods ask for: the control plane is under test, not the placement.
+SMALL = {"cpu": "100m", "memory": "64Mi"}
 
 
 def test_pod_is_bound_to_fake_node(control_plane: ControlPlane, namespace: str) -> None:
-    node = _name("node")
+    node = unique("node")
     make_node(control_plane, node)
     # Other tests' nodes share the cluster: pin by hostname label.
-    make_pod(control_plane, namespace, "p1", nodeSelector={"kubernetes.io/hostname": node})
+    selector = {"kubernetes.io/hostname": node}
+    create_pod(control_plane, namespace, "p1", selector=selector, **SMALL)
 
-    scheduler = control_plane.start_scheduler()
-    try:
-        path = f"/api/v1/namespaces/{namespace}/pods/p1"
-        bound = wait_for(
-            "p1 to be bound",
-            lambda: control_plane.request("GET", path)["spec"].get("nodeName"),
-        )
+    with scheduler_running(control_plane) as scheduler:
+        bound = wait_bound(control_plane, namespace, "p1", timeout=30)
         assert bound == node, f"scheduler log: {scheduler.log_path}"
         assert scheduler.alive()
-    finally:
-        control_plane.stop_scheduler(scheduler)
 
 
 @pytest.mark.parametrize("graceful", [True, False], ids=["sigterm", "sigkill"])
 def test_restart_apiserver_keeps_state_and_scheduler_recovers(
     control_plane: ControlPlane, namespace: str, graceful: bool
 ) -> None:
-    node = _name("node")
+    node = unique("node")
     make_node(control_plane, node)
-    scheduler = control_plane.start_scheduler()
-    try:
+    with scheduler_running(control_plane):
         old_port = control_plane.apiserver_port
         started = time.monotonic()
         control_plane.restart_apiserver(graceful=graceful)
@@ -102,16 +68,8 @@ def test_restart_apiserver_keeps_state_and_scheduler_recovers(
 
         # The scheduler's watches were cut; it must re-establish them and keep binding.
         selector = {"kubernetes.io/hostname": node}
-        make_pod(control_plane, namespace, "after-restart", nodeSelector=selector)
-        path = f"/api/v1/namespaces/{namespace}/pods/after-restart"
-        bound = wait_for(
-            "the pod created after the restart to be bound",
-            lambda: control_plane.request("GET", path)["spec"].get("nodeName"),
-            timeout=60,
-        )
-        assert bound == node
-    finally:
-        control_plane.stop_scheduler(scheduler)
+        create_pod(control_plane, namespace, "after-restart", selector=selector, **SMALL)
+        assert wait_bound(control_plane, namespace, "after-restart") == node
 
 
 def test_rbac_is_enforced(control_plane: ControlPlane, namespace: str) -> None:
@@ -147,50 +105,18 @@ def test_pod_security_restricted_is_enforced(control_plane: ControlPlane, namesp
         "label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"
     )
     with pytest.raises(ApiError) as rejected:
-        make_pod(control_plane, namespace, "not-restricted")
+        create_pod(control_plane, namespace, "not-restricted", **SMALL)
     assert rejected.value.status == 403
     assert "violates PodSecurity" in rejected.value.body
 
-    compliant = {
-        "runAsNonRoot": True,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "restricted", "namespace": namespace},
-        "spec": {
-            "securityContext": compliant,
-            "containers": [
-                {
-                    "name": "c",
-                    "image": "registry.k8s.io/pause:3.10",
-                    "securityContext": {
-                        "allowPrivilegeEscalation": False,
-                        "capabilities": {"drop": ["ALL"]},
-                    },
-                }
-            ],
-        },
-    }
-    control_plane.request("POST", f"/api/v1/namespaces/{namespace}/pods", pod)
+    post_pod(control_plane, restricted_pod(namespace, "restricted"))
 
 
 def test_priority_admission_resolves_priority_class(
     control_plane: ControlPlane, namespace: str
 ) -> None:
-    pc = _name("high")
-    control_plane.request(
-        "POST",
-        "/apis/scheduling.k8s.io/v1/priorityclasses",
-        {
-            "apiVersion": "scheduling.k8s.io/v1",
-            "kind": "PriorityClass",
-            "metadata": {"name": pc},
-            "value": 1000,
-        },
-    )
-    pod = make_pod(control_plane, namespace, "prio", priorityClassName=pc)
+    pc = priority_class(control_plane, 1000)
+    pod = create_pod(control_plane, namespace, "prio", priority_class=pc, **SMALL)
     assert pod["spec"]["priority"] == 1000
     # The built-in classes come from the API server itself, no controller needed.
     control_plane.request("GET", "/apis/scheduling.k8s.io/v1/priorityclasses/system-node-critical")

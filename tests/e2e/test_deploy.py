@@ -14,18 +14,36 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import urllib.request
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from deploy.chart import CHART, DEPLOY, VARIANTS, pod_specs, render, scheduler_config, template
 
-from devtools.localcluster import ApiError, ControlPlane
+from devtools.localcluster import ApiError, ControlPlane, ManagedProcess
+from tests.deploy.chart import (
+    CHART,
+    DEPLOY,
+    VARIANTS,
+    pod_specs,
+    render,
+    scheduler_config,
+    template,
+)
 
-from .kube import Weighbridge, make_node, pod_body, wait_bound, wait_for
+from .kube import (
+    Weighbridge,
+    create_namespace,
+    make_node,
+    post_pod,
+    restricted_pod,
+    scheduler_running,
+    unique,
+    wait_bound,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -77,31 +95,7 @@ def crds(control_plane: ControlPlane) -> ControlPlane:
 
 
 def restricted_namespace(plane: ControlPlane) -> str:
-    name = f"wb-{uuid.uuid4().hex[:8]}"
-    plane.request(
-        "POST",
-        "/api/v1/namespaces",
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": RESTRICTED}},
-    )
-    return name
-
-
-def restricted_pod(
-    namespace: str, name: str, scheduler: str, selector: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """A pod the restricted profile admits, asking for ``scheduler``."""
-    pod = pod_body(namespace, name, selector=selector)
-    pod["spec"]["schedulerName"] = scheduler
-    pod["spec"]["securityContext"] = {
-        "runAsNonRoot": True,
-        "runAsUser": 65532,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-    pod["spec"]["containers"][0]["securityContext"] = {
-        "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"]},
-    }
-    return pod
+    return create_namespace(plane, unique("wb"), RESTRICTED)
 
 
 def dry_run(plane: ControlPlane, manifest: str) -> subprocess.CompletedProcess[str]:
@@ -380,49 +374,48 @@ def test_chart_scheduler_configuration_places_a_pod_through_weighbridge(
     docs = render(VARIANTS["second-scheduler"], release="wb", namespace=namespace)
     config = scheduler_config(docs)
     weighbridge = Weighbridge(crds.kubeconfig_path, {}, tmp_path / "weighbridge")
-    scheduler = None
-    try:
-        weighbridge.start()
-        (extender,) = config["extenders"]
-        extender["urlPrefix"] = weighbridge.url
-        scheduler = crds.start_scheduler(yaml.safe_dump(config))
-        lease = wait_for(
-            "the scheduler's Lease",
-            lambda: _get_or_none(
-                crds,
-                f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/weighbridge-scheduler",
-            ),
-        )
-        assert lease["spec"]["holderIdentity"]
+    (extender,) = config["extenders"]
+    extender["urlPrefix"] = weighbridge.url
+    scheduler: ManagedProcess | None = None
+    with ExitStack() as running:
+        try:
+            running.enter_context(weighbridge)
+            scheduler = running.enter_context(scheduler_running(crds, yaml.safe_dump(config)))
+            lease = wait_for(
+                "the scheduler's Lease",
+                lambda: _get_or_none(
+                    crds,
+                    f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/weighbridge-scheduler",
+                ),
+            )
+            assert lease["spec"]["holderIdentity"]
 
-        node = f"n-{uuid.uuid4().hex[:6]}"
-        make_node(crds, node, labels={"deploy-test": node})
-        pod = restricted_pod(namespace, "placed", "weighbridge-scheduler", {"deploy-test": node})
-        crds.request("POST", f"/api/v1/namespaces/{namespace}/pods", pod)
-        assert wait_bound(crds, namespace, "placed") == node
-        metrics = _scrape(weighbridge)
-        for verb in ("filter", "bind"):
-            assert f'weighbridge_requests_total{{code="200",verb="{verb}"}}' in metrics, verb
-        assert 'weighbridge_binds_total{outcome="bound"}' in metrics
+            node = f"n-{uuid.uuid4().hex[:6]}"
+            make_node(crds, node, labels={"deploy-test": node})
+            pod = restricted_pod(
+                namespace, "placed", "weighbridge-scheduler", {"deploy-test": node}
+            )
+            post_pod(crds, pod)
+            assert wait_bound(crds, namespace, "placed") == node
+            metrics = weighbridge.metrics()
+            for verb in ("filter", "bind"):
+                assert f'weighbridge_requests_total{{code="200",verb="{verb}"}}' in metrics, verb
+            assert 'weighbridge_binds_total{outcome="bound"}' in metrics
 
-        check = subprocess.run(
-            [sys.executable, str(CHART / "files" / "helm-test.py"), weighbridge.url],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert check.returncode == 0, check.stdout + check.stderr
-        assert check.stdout.count("ok ") == 3
-    except AssertionError as exc:
-        logs = f"--- weighbridge ---\n{weighbridge.log_tail()}"
-        if scheduler is not None:
-            logs += f"\n--- kube-scheduler ---\n{scheduler.tail()}"
-        raise AssertionError(f"{exc}\n{logs}") from exc
-    finally:
-        if scheduler is not None:
-            crds.stop_scheduler(scheduler)
-        weighbridge.stop()
+            check = subprocess.run(
+                [sys.executable, str(CHART / "files" / "helm-test.py"), weighbridge.url],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert check.returncode == 0, check.stdout + check.stderr
+            assert check.stdout.count("ok ") == 3
+        except AssertionError as exc:
+            logs = f"--- weighbridge ---\n{weighbridge.log_tail()}"
+            if scheduler is not None:
+                logs += f"\n--- kube-scheduler ---\n{scheduler.tail()}"
+            raise AssertionError(f"{exc}\n{logs}") from exc
 
 
 def _get_or_none(plane: ControlPlane, path: str) -> dict[str, Any] | None:
@@ -435,19 +428,13 @@ def _get_or_none(plane: ControlPlane, path: str) -> dict[str, Any] | None:
     return found
 
 
-def _scrape(weighbridge: Weighbridge) -> str:
-    with urllib.request.urlopen(weighbridge.url + "/metrics", timeout=10) as response:
-        return str(response.read().decode())
-
-
 def test_manual_binding_runbook_places_a_pod_no_scheduler_takes(crds: ControlPlane) -> None:
     """docs/install.md's recovery for a default scheduler whose extender is ignorable: false
     and has no replica left: bind a pending extender pod by hand with `kubectl create`."""
     namespace = restricted_namespace(crds)
     node = f"n-{uuid.uuid4().hex[:6]}"
     make_node(crds, node)
-    pod = restricted_pod(namespace, "stuck", "nobody")
-    crds.request("POST", f"/api/v1/namespaces/{namespace}/pods", pod)
+    post_pod(crds, restricted_pod(namespace, "stuck", "nobody"))
     binding = {
         "apiVersion": "v1",
         "kind": "Binding",

@@ -22,15 +22,20 @@ from extender.cache.live import Informer, LiveCache, WatchExpired
 from extender.cache.state import ClusterState
 from extender.kube.objects import HostAggregate, Node, Pod
 from extender.model.options import Options
+from tests.builders import aggregate_dict
 
 from .kube import (
     Weighbridge,
     create_pod,
+    delete_pod,
     events_for,
+    group_labels,
+    label_node,
     make_node,
     node_of,
     pod_body,
     scheduler_config,
+    scheduler_running,
     unique,
     wait_bound,
     wait_for,
@@ -47,52 +52,26 @@ CONFIG: dict[str, Any] = {
 RATIO = "weighbridge.io/ram-allocation-ratio"
 
 
-@pytest.fixture(scope="module")
-def wb(
-    control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Weighbridge]:
-    control_plane.install_crds()
-    work = tmp_path_factory.mktemp("wb-live")
-    extender = Weighbridge(control_plane.kubeconfig_path, CONFIG, work).start()
-    try:
-        yield extender
-    finally:
-        extender.stop()
-        print(extender.log_tail())
-
-
 @pytest.fixture(scope="module", params=[True, False], ids=["nodeCacheCapable", "fullNodes"])
 def scheduler(
     request: pytest.FixtureRequest, control_plane: ControlPlane, wb: Weighbridge
 ) -> Iterator[bool]:
-    proc = control_plane.start_scheduler(scheduler_config(wb.url, node_cache_capable=request.param))
-    try:
+    with scheduler_running(
+        control_plane, scheduler_config(wb.url, node_cache_capable=request.param)
+    ):
         yield bool(request.param)
-    finally:
-        control_plane.stop_scheduler(proc)
-
-
-def group() -> tuple[str, dict[str, str]]:
-    """A label only this test's nodes carry, and the selector its pods use."""
-    value = unique("g")
-    return value, {"e2e.weighbridge.io/group": value}
-
-
-def host(wb: Weighbridge, name: str) -> dict[str, Any] | None:
-    status = wb.status(f"/hosts/{name}")
-    return wb.get(f"/hosts/{name}") if status == 200 else None
 
 
 def test_ram_filter_picks_the_only_node_that_fits(
     control_plane: ControlPlane, wb: Weighbridge, scheduler: bool, namespace: str
 ) -> None:
-    _, labels = group()
+    labels = group_labels()
     # The big node looks best to kube-scheduler (most free memory), but its ratio leaves
     # 8Gi usable; only the small one has the 10Gi RamFilter asks for.
     big, small = unique("big"), unique("small")
     make_node(control_plane, big, memory="32Gi", labels=labels, annotations={RATIO: "0.25"})
     make_node(control_plane, small, memory="16Gi", labels=labels)
-    wait_for("nodes in the cache", lambda: host(wb, big) and host(wb, small))
+    wb.wait_for_hosts(big, small)
     create_pod(control_plane, namespace, "fits", memory="10Gi", selector=labels)
     assert wait_bound(control_plane, namespace, "fits") == small
 
@@ -100,10 +79,10 @@ def test_ram_filter_picks_the_only_node_that_fits(
 def test_pod_no_node_passes_stays_pending_with_the_reason(
     control_plane: ControlPlane, wb: Weighbridge, scheduler: bool, namespace: str
 ) -> None:
-    _, labels = group()
+    labels = group_labels()
     name = unique("half")
     make_node(control_plane, name, memory="16Gi", labels=labels, annotations={RATIO: "0.5"})
-    wait_for("node in the cache", lambda: host(wb, name))
+    wb.wait_for_hosts(name)
     create_pod(control_plane, namespace, "too-big", memory="12Gi", selector=labels)
     reason = "RamFilter: requested 12288Mi, usable 8192Mi (ratio 0.5)"
     messages = wait_for(
@@ -117,14 +96,14 @@ def test_pod_no_node_passes_stays_pending_with_the_reason(
 def test_prioritize_decides_between_nodes_that_pass(
     control_plane: ControlPlane, wb: Weighbridge, scheduler: bool, namespace: str
 ) -> None:
-    _, labels = group()
+    labels = group_labels()
     nodes = [unique("twin"), unique("twin")]
     for n in nodes:
         make_node(control_plane, n, memory="16Gi", labels=labels)
-    wait_for("nodes in the cache", lambda: all(host(wb, n) for n in nodes))
+    wb.wait_for_hosts(*nodes)
     create_pod(control_plane, namespace, "first", memory="6Gi", selector=labels)
     first = wait_bound(control_plane, namespace, "first")
-    wait_for("the first pod in the cache", lambda: (host(wb, first) or {}).get("num_instances"))
+    wait_for("the first pod in the cache", lambda: (wb.host(first) or {}).get("num_instances"))
     create_pod(control_plane, namespace, "second", memory="6Gi", selector=labels)
     # kube-scheduler alone spreads (LeastAllocated); RAMWeigher x-1 stacks, and wins.
     assert wait_bound(control_plane, namespace, "second") == first
@@ -133,7 +112,7 @@ def test_prioritize_decides_between_nodes_that_pass(
 def test_aggregate_membership_and_cordon_change_the_next_decision(
     control_plane: ControlPlane, wb: Weighbridge, scheduler: bool, namespace: str
 ) -> None:
-    _, labels = group()
+    labels = group_labels()
     a, b = unique("agg-a"), unique("agg-b")
     for n in (a, b):
         make_node(control_plane, n, labels=labels)
@@ -141,31 +120,19 @@ def test_aggregate_membership_and_cordon_change_the_next_decision(
     control_plane.request(
         "POST",
         "/apis/weighbridge.io/v1alpha1/hostaggregates",
-        {
-            "apiVersion": "weighbridge.io/v1alpha1",
-            "kind": "HostAggregate",
-            "metadata": {"name": aggregate},
-            "spec": {"metadata": {"availability_zone": zone}},
-        },
+        aggregate_dict(aggregate, availability_zone=zone),
     )
-    control_plane.request(
-        "PATCH",
-        f"/api/v1/nodes/{b}",
-        {"metadata": {"labels": {f"aggregate.weighbridge.io/{aggregate}": "true"}}},
-    )
-    wait_for("b in the zone", lambda: zone in (host(wb, b) or {}).get("availability_zones", []))
+    member = {f"aggregate.weighbridge.io/{aggregate}": "true"}
+    label_node(control_plane, b, member)
+    wait_for("b in the zone", lambda: zone in (wb.host(b) or {}).get("availability_zones", []))
     zonal = {"weighbridge.io/availability-zone": zone}
     create_pod(control_plane, namespace, "zonal", selector=labels, annotations=zonal)
     assert wait_bound(control_plane, namespace, "zonal") == b
 
-    control_plane.request(
-        "PATCH",
-        f"/api/v1/nodes/{a}",
-        {"metadata": {"labels": {f"aggregate.weighbridge.io/{aggregate}": "true"}}},
-    )
+    label_node(control_plane, a, member)
     control_plane.kubectl("cordon", b)
-    wait_for("b cordoned in the cache", lambda: (host(wb, b) or {})["service"]["disabled"])
-    wait_for("a in the zone", lambda: zone in (host(wb, a) or {}).get("availability_zones", []))
+    wait_for("b cordoned in the cache", lambda: (wb.host(b) or {})["service"]["disabled"])
+    wait_for("a in the zone", lambda: zone in (wb.host(a) or {}).get("availability_zones", []))
     create_pod(control_plane, namespace, "zonal-2", selector=labels, annotations=zonal)
     assert wait_bound(control_plane, namespace, "zonal-2") == a
 
@@ -175,15 +142,11 @@ def test_deleting_a_pod_frees_its_node_in_the_cache(
 ) -> None:
     name = unique("free")
     make_node(control_plane, name, memory="16Gi")
-    wait_for("node in the cache", lambda: host(wb, name))
-    body = pod_body(namespace, "placed", memory="4Gi")
-    body["spec"]["nodeName"] = name
-    control_plane.request("POST", f"/api/v1/namespaces/{namespace}/pods", body)
-    wait_for("pod counted", lambda: (host(wb, name) or {}).get("free_ram_mb") == 12288)
-    control_plane.request(
-        "DELETE", f"/api/v1/namespaces/{namespace}/pods/placed?gracePeriodSeconds=0"
-    )
-    wait_for("pod released", lambda: (host(wb, name) or {}).get("free_ram_mb") == 16384)
+    wb.wait_for_hosts(name)
+    create_pod(control_plane, namespace, "placed", memory="4Gi", node_name=name)
+    wait_for("pod counted", lambda: (wb.host(name) or {}).get("free_ram_mb") == 12288)
+    delete_pod(control_plane, namespace, "placed")
+    wait_for("pod released", lambda: (wb.host(name) or {}).get("free_ram_mb") == 16384)
 
 
 def fresh_list_view(plane: ControlPlane) -> dict[str, Any]:
@@ -223,26 +186,18 @@ def test_watch_cut_by_an_api_server_restart_converges_to_a_fresh_list(
     keep, gone = unique("keep"), unique("gone")
     make_node(control_plane, keep, memory="16Gi")
     make_node(control_plane, gone, memory="16Gi")
-    body = pod_body(namespace, "doomed", memory="2Gi")
-    body["spec"]["nodeName"] = keep
-    control_plane.request("POST", f"/api/v1/namespaces/{namespace}/pods", body)
-    wait_for("doomed pod counted", lambda: (host(wb, keep) or {}).get("num_instances") == 1)
+    create_pod(control_plane, namespace, "doomed", memory="2Gi", node_name=keep)
+    wait_for("doomed pod counted", lambda: (wb.host(keep) or {}).get("num_instances") == 1)
 
     control_plane.restart_apiserver()
     # Changes after the cut: the informers must resume (or relist) to see them.
-    control_plane.request(
-        "DELETE", f"/api/v1/namespaces/{namespace}/pods/doomed?gracePeriodSeconds=0"
-    )
+    delete_pod(control_plane, namespace, "doomed")
     control_plane.request("DELETE", f"/api/v1/nodes/{gone}")
-    body = pod_body(namespace, "newcomer", memory="3Gi")
-    body["spec"]["nodeName"] = keep
-    control_plane.request("POST", f"/api/v1/namespaces/{namespace}/pods", body)
-    control_plane.request(
-        "PATCH", f"/api/v1/nodes/{keep}", {"metadata": {"labels": {"after": "restart"}}}
-    )
+    create_pod(control_plane, namespace, "newcomer", memory="3Gi", node_name=keep)
+    label_node(control_plane, keep, {"after": "restart"})
     wait_for(
         "cache converged",
-        lambda: (host(wb, keep) or {}).get("free_ram_mb") == 13312 and host(wb, gone) is None,
+        lambda: (wb.host(keep) or {}).get("free_ram_mb") == 13312 and wb.host(gone) is None,
     )
     diffs: list[str] = []
 

@@ -19,21 +19,25 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from deploy.chart import ALERTS, alert_rules, dashboard_targets
 
 from devtools.localcluster import ControlPlane, ManagedProcess, free_port
+from tests.deploy.chart import ALERTS, alert_rules, dashboard_targets
 
 from .kube import (
     Weighbridge,
+    create_namespace,
+    create_pod,
     get_pod,
     make_node,
     pod_body,
     scheduler_config,
+    scheduler_running,
     wait_bound,
     wait_for,
 )
@@ -134,15 +138,16 @@ def scraped(
     plane.install_crds()
     weighbridge = Weighbridge(
         plane.kubeconfig_path, {"options": {"ram_allocation_ratio": 0.5}}, work / "weighbridge"
-    ).start()
-    prometheus = Prometheus(f"127.0.0.1:{weighbridge.port}", work / "prometheus")
+    )
     config = yaml.safe_load(scheduler_config(weighbridge.url, bind=True, preempt=True))
     config["profiles"] = [{"schedulerName": SCHEDULER}]
-    scheduler = None
-    try:
+    with ExitStack() as running:
+        running.enter_context(weighbridge)
+        prometheus = Prometheus(f"127.0.0.1:{weighbridge.port}", work / "prometheus")
+        running.callback(prometheus.process.stop)
         wait_for("prometheus ready", prometheus.ready, 60)
         wait_for("a first scrape", lambda: prometheus.query('up{job="weighbridge"} == 1'), 30)
-        scheduler = plane.start_scheduler(yaml.safe_dump(config))
+        running.enter_context(scheduler_running(plane, yaml.safe_dump(config)))
         _traffic(plane, weighbridge)
         # The API server restart cuts every watch: restarts and relists are counted.
         plane.restart_apiserver()
@@ -163,30 +168,18 @@ def scraped(
         )
         time.sleep(3)  # a few more scrapes, so every rate() window holds the traffic
         yield prometheus
-    finally:
-        if scheduler is not None:
-            plane.stop_scheduler(scheduler)
-        prometheus.process.stop()
-        weighbridge.stop()
 
 
 def _traffic(plane: ControlPlane, weighbridge: Weighbridge) -> None:
-    namespace = f"prom-{uuid.uuid4().hex[:6]}"
-    plane.request(
-        "POST",
-        "/api/v1/namespaces",
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
-    )
+    namespace = create_namespace(plane, f"prom-{uuid.uuid4().hex[:6]}")
     label = {"prometheus-test": namespace}
     big, small = f"{namespace}-big", f"{namespace}-small"
     make_node(plane, big, cpu="8", memory="16Gi", labels=label)
     make_node(plane, small, cpu="8", memory="4Gi", labels=label)
-    wait_for("nodes in the cache", lambda: _cached(weighbridge, big, small), 30)
+    weighbridge.wait_for_hosts(big, small, timeout=30)
 
     def place(name: str, memory: str) -> str:
-        pod = pod_body(namespace, name, memory=memory, selector=label)
-        pod["spec"]["schedulerName"] = SCHEDULER
-        plane.request("POST", f"/api/v1/namespaces/{namespace}/pods", pod)
+        create_pod(plane, namespace, name, memory=memory, selector=label, scheduler_name=SCHEDULER)
         return wait_bound(plane, namespace, name)
 
     for i in range(4):
@@ -210,11 +203,6 @@ def _traffic(plane: ControlPlane, weighbridge: Weighbridge) -> None:
     assert status == 200 and "ghost" in answer["Error"], answer  # a failed bind, counted
     status, answer = weighbridge.post("/filter", {"Pod": None})
     assert status == 400, answer
-
-
-def _cached(weighbridge: Weighbridge, *nodes: str) -> bool:
-    hosts = weighbridge.get("/hosts")["hosts"]
-    return all(node in hosts for node in nodes)
 
 
 def test_every_alert_rule_is_loaded_and_evaluates_cleanly(scraped: Prometheus) -> None:

@@ -10,7 +10,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +18,11 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-CLUSTER = ROOT / "examples" / "cluster.yaml"
-PODS = ROOT / "examples" / "pods.yaml"
+from devtools.localcluster import free_port
+from tests import REPO, weighbridge_command
+
+CLUSTER = REPO / "examples" / "cluster.yaml"
+PODS = REPO / "examples" / "pods.yaml"
 MAX_BODY = 512 * 1024
 FILTER_KEYS = {"Nodes", "NodeNames", "FailedNodes", "FailedAndUnresolvableNodes", "Error"}
 
@@ -38,12 +39,6 @@ def _objects(path: Path) -> list[dict[str, Any]]:
 NODES = [o for o in _objects(CLUSTER) if o["kind"] == "Node"]
 NAMES = [n["metadata"]["name"] for n in NODES]
 PODS_BY_NAME = {o["metadata"]["name"]: o for o in _objects(PODS) if o["kind"] == "Pod"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:
@@ -88,11 +83,9 @@ class Server:
 def start_server(config: Path) -> Server:
     """`weighbridge serve` on the example cluster with this config, once it listens."""
     port = free_port()
-    script = Path(sys.executable).with_name("weighbridge")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "extender.cli"]
     proc = subprocess.Popen(
         [
-            *cmd,
+            *weighbridge_command(),
             "serve",
             "--snapshot",
             str(CLUSTER),

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests import REPO
 
 
 def _load_checker() -> ModuleType:

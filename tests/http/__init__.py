@@ -1,0 +1,1 @@
+"""A real `weighbridge serve` (and `weighbridge demo`) over HTTP, on the bundled example."""

@@ -1,0 +1,1 @@
+"""extender/cache: the ClusterState, assumptions, failed binds and topologies."""

@@ -1,0 +1,1 @@
+"""extender/kube: quantities and pod requests."""

@@ -1,0 +1,1 @@
+"""extender/model: HostState and the HostTable."""

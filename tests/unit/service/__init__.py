@@ -1,0 +1,1 @@
+"""extender/service: the verbs, the bind barrier, decisions and the configuration."""
