@@ -83,9 +83,11 @@ test-e2e: venv control-plane helm
 	bash scripts/install-debian-deps.sh e2e
 	$(PYTEST) tests/e2e
 
-## The scheduler's hot path against the naive one; the venv only.
+## The scheduler's hot path against the naive one, then capacity counts against Nova's
+## per-host rules; the venv only.
 bench: venv
 	$(PY) bench/bench.py
+	$(PY) bench/capacity.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

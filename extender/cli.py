@@ -11,6 +11,7 @@ import signal
 import ssl
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -24,19 +25,30 @@ from extender.cache.live import LiveCache
 from extender.cache.snapshot import load_snapshot, read_objects
 from extender.cache.state import ClusterState
 from extender.errors import WeighbridgeError
-from extender.http.server import STOPPING, make_app
+from extender.http.server import EXTENDER, STOPPING, make_app
 from extender.kube.objects import Pod
 from extender.service.binding import BindBarrier, Binder
+from extender.service.capacity import Capacity
+from extender.service.capacity import render as render_capacity
 from extender.service.config import Config, load_config
 from extender.service.explain import render, report
-from extender.service.extender import Extender
+from extender.service.extender import Extender, Readiness, always_ready
 
 log = logging.getLogger("weighbridge")
 
+#: how long `capacity --kubeconfig` waits for the first list of every kind
+LIST_TIMEOUT_SECONDS = 60.0
 
-def build_extender(snapshots: Sequence[str], config: Config) -> Extender:
-    state = load_snapshot(snapshots, config.options)
-    return Extender(state, config.scheduler())
+
+def build_extender(
+    state: ClusterState,
+    config: Config,
+    readiness: Readiness = always_ready,
+    binder: Binder | None = None,
+) -> Extender:
+    scheduler = config.scheduler()
+    headroom = Capacity(state, scheduler, config.capacity, config.options.default_availability_zone)
+    return Extender(state, scheduler, readiness, binder, headroom)
 
 
 def read_pods(path: str) -> list[Pod]:
@@ -65,13 +77,22 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    headroom = asyncio.create_task(_export_headroom(app[EXTENDER]))
     try:
         await stopping.wait()
         log.info("stopping: not ready, still answering", extra={"delay_s": shutdown_delay})
         await asyncio.sleep(shutdown_delay)
     finally:
+        headroom.cancel()
         await runner.cleanup()
     log.info("stopped")
+
+
+async def _export_headroom(extender: Extender) -> None:
+    """The configured shapes' headroom as metrics, once the cache has synced."""
+    while extender.readiness() is not None:
+        await asyncio.sleep(1.0)
+    await extender.headroom.export()
 
 
 def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
@@ -98,7 +119,7 @@ async def _serve_live(config: Config, args: argparse.Namespace) -> None:
         config.bind.assume_seconds,
         BindBarrier(config.bind.wait_for_binds_seconds),
     )
-    extender = Extender(state, config.scheduler(), cache.not_ready, binder)
+    extender = build_extender(state, config, cache.not_ready, binder)
     app = make_app(extender, config.server.max_body_bytes)
     cache.start()
     try:
@@ -115,7 +136,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.snapshot:
         uvloop.run(_serve_live(config, args))
         return 0
-    extender = build_extender(args.snapshot, config)
+    extender = build_extender(load_snapshot(args.snapshot, config.options), config)
     log.info(
         "cache loaded from snapshot",
         extra={"nodes": extender.state.node_count, "pods": extender.state.pod_count},
@@ -130,7 +151,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    extender = build_extender(args.snapshot, config)
+    extender = build_extender(load_snapshot(args.snapshot, config.options), config)
     for pod in read_pods(args.pod):
         decision = extender.decide(pod)
         rep = report(decision, extender.scheduler, extender.state.table.hosts)
@@ -138,6 +159,41 @@ def cmd_explain(args: argparse.Namespace) -> int:
             print(json.dumps(rep, indent=2))
         else:
             print(render(rep, max_reasons=args.max_reasons, top=args.top))
+            print()
+    return 0
+
+
+async def _list_cluster(config: Config, kubeconfig: str | None) -> ClusterState:
+    """The cluster as one LIST of every kind shows it (no watch kept)."""
+    api = KubeApi(load_configuration(kubeconfig))
+    state = ClusterState(config.options)
+    cache = LiveCache(api, state)
+    cache.start()
+    try:
+        deadline = time.monotonic() + LIST_TIMEOUT_SECONDS
+        while (missing := cache.not_ready()) is not None:
+            if time.monotonic() > deadline:
+                raise WeighbridgeError(f"no full list in {LIST_TIMEOUT_SECONDS:g} s: {missing}")
+            await asyncio.sleep(0.1)
+    finally:
+        await cache.stop()
+        await api.close()
+    return state
+
+
+def cmd_capacity(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if args.snapshot:
+        state = load_snapshot(args.snapshot, config.options)
+    else:
+        state = uvloop.run(_list_cluster(config, args.kubeconfig))
+    headroom = build_extender(state, config).headroom
+    for pod in read_pods(args.pod):
+        rep = headroom.count_now(pod, args.max)
+        if args.json:
+            print(json.dumps(rep, indent=2))
+        else:
+            print(render_capacity(rep, max_reasons=args.max_reasons))
             print()
     return 0
 
@@ -197,6 +253,35 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--max-reasons", type=int, default=None, help="reasons shown per filter")
     e.add_argument("--top", type=int, default=None, help="nodes shown in the ranking")
     e.set_defaults(func=cmd_explain)
+
+    k = sub.add_parser(
+        "capacity",
+        help="how many more copies of a pod fit, and where (nothing is reserved)",
+    )
+    source = k.add_mutually_exclusive_group()
+    source.add_argument(
+        "--snapshot", nargs="+", metavar="FILE", help="count on these files of objects"
+    )
+    source.add_argument(
+        "--kubeconfig",
+        metavar="FILE",
+        help="count on a live cluster, listed once (default when no --snapshot: in-cluster, "
+        "then $KUBECONFIG or ~/.kube/config)",
+    )
+    k.add_argument("--pod", required=True, metavar="POD.yaml")
+    k.add_argument("--config", metavar="FILE")
+    k.add_argument(
+        "--max",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop after N copies (default and ceiling: capacity.max_copies, 1000)",
+    )
+    k.add_argument("--json", action="store_true", help="print the report as JSON")
+    k.add_argument(
+        "--max-reasons", type=int, default=None, help="reasons shown per filter that stopped"
+    )
+    k.set_defaults(func=cmd_capacity)
 
     d = sub.add_parser("demo", help="serve the bundled example and send it example pods")
     d.add_argument("--port", type=int, default=0, help="0 picks a free port")

@@ -50,3 +50,7 @@ class AnnotationError(_LocatedError):
 
 class NotSyncedError(WeighbridgeError):
     """The cache has not finished its first list; answers would be wrong."""
+
+
+class BusyError(WeighbridgeError):
+    """A bounded resource is in use (one capacity count at a time); answered with 429."""

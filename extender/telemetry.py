@@ -77,6 +77,24 @@ PREEMPTION_DECISIONS = Counter(
 )
 
 
+CAPACITY_PODS = Gauge(
+    "weighbridge_capacity_pods",
+    "How many more pods of a configured shape fit: in all (zone and aggregate empty), per "
+    "zone (aggregate empty) and per aggregate (zone empty)",
+    ["shape", "zone", "aggregate"],
+)
+CAPACITY_ALERT_BELOW = Gauge(
+    "weighbridge_capacity_alert_below_pods",
+    "The configured headroom of a shape under which WeighbridgeHeadroomLow fires",
+    ["shape"],
+)
+CAPACITY_SECONDS = Gauge(
+    "weighbridge_capacity_duration_seconds",
+    "Time the last headroom count of a shape took",
+    ["shape"],
+)
+
+
 @cache
 def filter_children(name: str) -> tuple[Counter, Histogram]:
     """A filter's rejection counter and time histogram, looked up once per filter, not once

@@ -110,7 +110,12 @@ class Scheduler:
 
     # -- filtering -------------------------------------------------------------------------
 
-    def filter(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> FilterResult:
+    def filter(
+        self, table: HostTable, rows: IntArray, spec: RequestSpec, reasons: bool = True
+    ) -> FilterResult:
+        """Nova's get_filtered_hosts over `rows`. With `reasons` False the vectorised filters
+        do not word why they rejected hosts (their steps count them, without names): for
+        callers that only need who passes, such as a capacity count's many copies."""
         result = FilterResult(rows)
         if spec.ignore_hosts or spec.force_hosts:
             rows = self._force_and_ignore(table, rows, spec, result)
@@ -154,7 +159,7 @@ class Scheduler:
                 rows = np.array(keep, dtype=np.intp)
             else:
                 out = rows[~mask]
-                if len(out):
+                if reasons and len(out):
                     names = table.names
                     failing = [names[r] for r in out.tolist()]
                     rejected = dict(zip(failing, f.reasons(table, out, spec), strict=True))

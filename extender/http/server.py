@@ -17,10 +17,11 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from extender import telemetry
-from extender.errors import NotSyncedError, WireError
+from extender.errors import BusyError, NotSyncedError, WireError
 from extender.kube.wire import (
     decode_args,
     decode_binding,
+    decode_capacity,
     decode_explain,
     decode_preemption,
     encoder,
@@ -33,6 +34,11 @@ EXTENDER = web.AppKey("extender", Extender)
 #: set once the process is told to stop: /readyz fails so the Service stops sending calls,
 #: while the verbs keep answering the ones still on their way
 STOPPING = web.AppKey("stopping", asyncio.Event)
+
+
+#: the answers to the errors a caller can cause: bad input, a busy bounded resource, a cache
+#: that has not synced yet
+_STATUS: dict[type[Exception], int] = {WireError: 400, BusyError: 429, NotSyncedError: 503}
 
 
 def _json(value: Any, status: int = 200) -> web.Response:
@@ -56,11 +62,8 @@ def _verb(
         except web.HTTPRequestEntityTooLarge as exc:
             status = 413
             response = _json({"Error": f"request body too large: {exc.text}"}, status)
-        except WireError as exc:
-            status = 400
-            response = _json({"Error": str(exc)}, status)
-        except NotSyncedError as exc:
-            status = 503
+        except (WireError, BusyError, NotSyncedError) as exc:
+            status = _STATUS[type(exc)]
             response = _json({"Error": str(exc)}, status)
         except Exception as exc:
             log.exception("unexpected error answering %s", name)
@@ -88,6 +91,11 @@ def _preempt(request: web.Request, body: bytes) -> Any:
 
 def _bind(request: web.Request, body: bytes) -> Any:
     return request.app[EXTENDER].bind(decode_binding(body))
+
+
+def _capacity(request: web.Request, body: bytes) -> Any:
+    """How many more copies of a pod fit; read-only, one count at a time."""
+    return request.app[EXTENDER].capacity(*decode_capacity(body))
 
 
 def _explain(request: web.Request, body: bytes) -> Any:
@@ -150,6 +158,7 @@ def make_app(extender: Extender, max_body_bytes: int) -> web.Application:
         "prioritize": _prioritize,
         "preempt": _preempt,
         "explain": _explain,
+        "capacity": _capacity,
     }
     if extender.binder is not None:
         routes["bind"] = _bind

@@ -77,7 +77,18 @@ class ExtenderPreemptionResult(msgspec.Struct):
 
 
 _args_decoder = msgspec.json.Decoder(ExtenderArgs)
+
+
+class CapacityArgs(msgspec.Struct):
+    """POST /capacity: the pod to count copies of, and at most how many (default: the
+    configured capacity.max_copies)."""
+
+    Pod: Pod | None = None
+    Max: int | None = None
+
+
 _name_decoder = msgspec.json.Decoder(NodeName)
+_capacity_decoder = msgspec.json.Decoder(CapacityArgs)
 _bind_decoder = msgspec.json.Decoder(ExtenderBindingArgs)
 _preempt_decoder = msgspec.json.Decoder(ExtenderPreemptionArgs)
 encoder = msgspec.json.Encoder()
@@ -146,6 +157,15 @@ def decode_explain(body: bytes) -> tuple[Pod, list[str] | None]:
     if args.NodeNames is None and args.Nodes is None:
         return pod, None
     return pod, _node_names(args)
+
+
+def decode_capacity(body: bytes) -> tuple[Pod, int | None]:
+    args: CapacityArgs = _decode(_capacity_decoder, body, "capacity arguments")
+    if args.Pod is None:
+        raise WireError("capacity arguments have no Pod")
+    if args.Max is not None and args.Max < 1:
+        raise WireError(f"Max={args.Max}: expected a whole number above 0")
+    return args.Pod, args.Max
 
 
 def binding_uid(args: ExtenderBindingArgs) -> str:

@@ -6,7 +6,8 @@ so a column must never disagree with its HostState. Every change of a host (a no
 a pod added or removed, a failed build, its aggregates' zones) is therefore one call here,
 which changes the HostState and writes its row together; nothing else changes a host that
 is in a table. A removed host's row is refilled by the last one, so the table never has
-holes. Dry runs (preemption) work on `what_if`, a one-row copy, never on the live host.
+holes. Dry runs work on copies, never on the live hosts: `what_if` (one host without some
+pods, for preemption) and `copy` (every host, for capacity).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ ColumnName = Literal[
     "cpu_allocation_ratio",
     "num_instances",
     "num_io_ops",
+    "max_pods",
     "failed_builds",
     "free_devices",
 ]
@@ -163,6 +165,14 @@ class HostTable:
             row = self.index.get(name)
             if row is not None:
                 self._write(row)
+
+    def copy(self) -> HostTable:
+        """An independent copy of every host and its row, for simulations that consume
+        (capacity): O(hosts); the live hosts and rows are not touched."""
+        table = HostTable(capacity=max(len(self.hosts), 1))
+        for host in self.hosts:
+            table.add(host._copy())
+        return table
 
     def what_if(self, name: str, without: Iterable[str]) -> HostTable | None:
         """A one-row table holding a copy of host `name` without the pods `without` (UIDs),

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from extender.engine.filters import FILTERS
 from extender.engine.scheduler import DEFAULT_FILTERS, DEFAULT_WEIGHERS, Scheduler
 from extender.engine.weighers import WEIGHERS
-from extender.errors import ConfigError
+from extender.errors import ConfigError, QuantityError
+from extender.kube.quantities import parse_quantity
 from extender.model.options import Options, Settings
 
 
@@ -56,6 +57,53 @@ class BindSettings(Settings):
     )
 
 
+class CapacitySettings(Settings):
+    """Headroom: how many more pods of named shapes fit (docs/capacity.md)."""
+
+    shapes: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Pod shapes whose headroom is exported as weighbridge_capacity_pods, by "
+        "name: the requests of one container, e.g. small: {cpu: 500m, memory: 1Gi}.",
+    )
+    interval_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How often the shapes' headroom is computed, off the request path.",
+    )
+    max_copies: int = Field(
+        1000,
+        gt=0,
+        le=100_000,
+        description="Most copies one count places (POST /capacity, the shapes); a count "
+        "that reaches it reports at least this many.",
+    )
+
+    alert_below: dict[str, int] = Field(
+        default_factory=dict,
+        description="Per shape, the headroom under which the WeighbridgeHeadroomLow alert "
+        "fires (exported as weighbridge_capacity_alert_below_pods); shapes not named here "
+        "never alert.",
+    )
+
+    @model_validator(mode="after")
+    def _known_shapes(self) -> CapacitySettings:
+        unknown = sorted(set(self.alert_below) - set(self.shapes))
+        if unknown:
+            raise ValueError(f"alert_below names shapes that are not defined: {', '.join(unknown)}")
+        return self
+
+    @field_validator("shapes")
+    @classmethod
+    def _quantities(cls, shapes: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for name, requests in shapes.items():
+            for resource, quantity in requests.items():
+                try:
+                    parse_quantity(quantity)
+                except QuantityError as exc:
+                    raise ValueError(f"shape {name}: {resource}: {exc}") from None
+        return shapes
+
+
 class Config(Settings):
     """The whole configuration file."""
 
@@ -70,6 +118,9 @@ class Config(Settings):
     options: Options = Field(default_factory=Options, description="Nova's scheduler options.")
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP server.")
     bind: BindSettings = Field(default_factory=BindSettings, description="The bind verb.")
+    capacity: CapacitySettings = Field(
+        default_factory=CapacitySettings, description="Headroom counts."
+    )
 
     def scheduler(self) -> Scheduler:
         """The engine this configuration sets up."""

@@ -23,7 +23,7 @@ class Decision:
     weighing: Weighing
 
 
-def _request_summary(spec: RequestSpec) -> dict[str, Any]:
+def request_summary(spec: RequestSpec) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "pod": f"{spec.project_id}/{spec.name}",
         "memory_mb": spec.memory_mb,
@@ -71,7 +71,7 @@ def report(decision: Decision, scheduler: Scheduler, hosts: list[HostState]) -> 
         )
     lo, hi = w.bounds
     return {
-        "request": _request_summary(decision.spec),
+        "request": request_summary(decision.spec),
         "candidates": decision.candidates,
         "unknown_nodes": decision.unknown,
         "forced": decision.filtering.forced,
@@ -108,14 +108,10 @@ def _fmt_request(req: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def render(rep: dict[str, Any], max_reasons: int | None = None, top: int | None = None) -> str:
-    """Plain text for a terminal; `max_reasons` and `top` shorten long lists."""
-    lines = [f"Pod {rep['request']['pod']}: {_fmt_request(rep['request'])}"]
-    lines.append(f"  candidates: {rep['candidates']} nodes")
-    for name in rep["unknown_nodes"]:
-        lines.append(f"  unknown to the cache: {name}")
-    lines.append("  filters:")
-    for step in rep["filters"]:
+def render_steps(steps: list[dict[str, Any]], max_reasons: int | None = None) -> list[str]:
+    """Each filter's `in -> out` count and the reasons of the nodes it rejected."""
+    lines = []
+    for step in steps:
         lines.append(f"    {step['name']:<34} {step['start']:>5} -> {step['end']:<5}")
         reasons = sorted(step["rejected"].items())
         shown = reasons if max_reasons is None else reasons[:max_reasons]
@@ -123,6 +119,17 @@ def render(rep: dict[str, Any], max_reasons: int | None = None, top: int | None 
             lines.append(f"        {node}: {reason}")
         if len(shown) < len(reasons):
             lines.append(f"        ... and {len(reasons) - len(shown)} more")
+    return lines
+
+
+def render(rep: dict[str, Any], max_reasons: int | None = None, top: int | None = None) -> str:
+    """Plain text for a terminal; `max_reasons` and `top` shorten long lists."""
+    lines = [f"Pod {rep['request']['pod']}: {_fmt_request(rep['request'])}"]
+    lines.append(f"  candidates: {rep['candidates']} nodes")
+    for name in rep["unknown_nodes"]:
+        lines.append(f"  unknown to the cache: {name}")
+    lines.append("  filters:")
+    lines.extend(render_steps(rep["filters"], max_reasons))
     if rep["forced"]:
         lines.append("    (forced nodes skip the filters)")
     ranking = rep["ranking"]

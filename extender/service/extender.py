@@ -35,6 +35,7 @@ from extender.kube.wire import (
 )
 from extender.model.request import RequestSpec, build_request_spec
 from extender.service.binding import Binder
+from extender.service.capacity import Capacity
 from extender.service.decisions import DecisionLog
 from extender.service.explain import Decision, report
 
@@ -61,11 +62,13 @@ class Extender:
         scheduler: Scheduler,
         readiness: Readiness = always_ready,
         binder: Binder | None = None,
+        headroom: Capacity | None = None,
     ) -> None:
         self.state = state
         self.scheduler = scheduler
         self.readiness = readiness
         self.binder = binder
+        self.headroom = headroom or Capacity(state, scheduler)
         self.decisions = DecisionLog()
 
     def request_spec(self, pod: Pod) -> RequestSpec:
@@ -195,6 +198,10 @@ class Extender:
         except (AnnotationError, ObjectError) as exc:
             raise WireError(str(exc)) from None
         return report(decision, self.scheduler, self.state.table.hosts)
+
+    async def capacity(self, pod: Pod, maximum: int | None = None) -> dict[str, Any]:
+        """How many more copies of `pod` fit, and where (read-only: nothing is reserved)."""
+        return await self.headroom.count(pod, maximum)
 
     def hosts(self, name: str | None = None) -> dict[str, Any] | None:
         """Every HostState's summary, or one node's (None when the cache has no such node)."""

@@ -124,8 +124,10 @@ def dashboard_queries() -> list[tuple[str, str]]:
 
 
 def as_bool(expr: str) -> str:
-    """The alert's condition as a 0/1 series per input series (`> 0.25` -> `> bool 0.25`)."""
-    return re.sub(r"(>|<|==|!=|>=|<=)\s*([0-9.]+)\s*$", r"\1 bool \2", expr.strip())
+    """The alert's condition as a 0/1 series per input series (`> 0.25` -> `> bool 0.25`,
+    `< on (shape) other` -> `< bool on (shape) other`)."""
+    expr = re.sub(r"(>|<|==|!=|>=|<=)\s*([0-9.]+)\s*$", r"\1 bool \2", expr.strip())
+    return re.sub(r"(>|<|==|!=|>=|<=)(\s+)(on|ignoring)\s*\(", r"\1 bool\2\3 (", expr)
 
 
 @pytest.fixture(scope="module")
@@ -136,9 +138,16 @@ def scraped(
     plane = control_plane
     work = tmp_path_factory.mktemp("prometheus")
     plane.install_crds()
-    weighbridge = Weighbridge(
-        plane.kubeconfig_path, {"options": {"ram_allocation_ratio": 0.5}}, work / "weighbridge"
-    )
+    extender_config = {
+        "options": {"ram_allocation_ratio": 0.5},
+        "capacity": {
+            "shapes": {"small": {"cpu": "100m", "memory": "64Mi"}},
+            "alert_below": {"small": 1},
+            "interval_seconds": 1,
+            "max_copies": 50,
+        },
+    }
+    weighbridge = Weighbridge(plane.kubeconfig_path, extender_config, work / "weighbridge")
     config = yaml.safe_load(scheduler_config(weighbridge.url, bind=True, preempt=True))
     config["profiles"] = [{"schedulerName": SCHEDULER}]
     with ExitStack() as running:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from devtools.demo import example_path
-from extender.cache.snapshot import read_objects
+from extender.cache.snapshot import load_snapshot, read_objects
 from extender.cli import build_extender
 from extender.kube.objects import Pod
 from extender.service.config import load_config
@@ -27,7 +27,8 @@ EXPECTED = {
 
 def test_catalogue_example_rankings() -> None:
     config = load_config(example_path("catalogue-config.yaml"))
-    extender = build_extender([str(example_path("catalogue.yaml"))], config)
+    state = load_snapshot([example_path("catalogue.yaml")], config.options)
+    extender = build_extender(state, config)
     assert extender.state.node_count == 8
     assert sorted(extender.state.numa) == ["east-1", "east-2"]
     pods = [o for o in read_objects([example_path("catalogue-pods.yaml")]) if isinstance(o, Pod)]
