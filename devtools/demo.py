@@ -87,7 +87,7 @@ async def _demo(port: int, config_path: str | None) -> None:
     state = load_snapshot([cluster], config.options)
     pods = [o for o in read_objects([example_path("pods.yaml")]) if isinstance(o, Pod)]
     extender = Extender(state, config.scheduler())
-    runner = web.AppRunner(make_app(extender, config.server.max_body_bytes), access_log=None)
+    runner = web.AppRunner(make_app(extender, config.server), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()

@@ -8,7 +8,6 @@ import importlib
 import json
 import logging
 import signal
-import ssl
 import sys
 import tempfile
 import time
@@ -17,7 +16,6 @@ from pathlib import Path
 from types import ModuleType
 
 import uvloop
-from aiohttp import web
 
 from extender import __version__, logs, telemetry
 from extender.cache.kubeapi import KubeApi, load_configuration
@@ -25,12 +23,13 @@ from extender.cache.live import LiveCache
 from extender.cache.snapshot import load_snapshot, read_objects
 from extender.cache.state import ClusterState
 from extender.errors import WeighbridgeError
-from extender.http.server import EXTENDER, STOPPING, make_app
+from extender.http.server import STOPPING, listen, make_app, runner
+from extender.http.tls import DEFAULT_RELOAD_SECONDS, ServerTLS, TLSFiles
 from extender.kube.objects import Pod
 from extender.service.binding import BindBarrier, Binder
 from extender.service.capacity import Capacity
 from extender.service.capacity import render as render_capacity
-from extender.service.config import Config, load_config
+from extender.service.config import Config, ServerSettings, load_config
 from extender.service.explain import render, report
 from extender.service.extender import Extender, Readiness, always_ready
 
@@ -59,32 +58,39 @@ def read_pods(path: str) -> list[Pod]:
 
 
 async def _serve(
-    app: web.Application,
+    extender: Extender,
+    settings: ServerSettings,
     host: str,
     port: int,
-    ssl_context: ssl.SSLContext | None,
-    shutdown_delay: float,
+    tls: ServerTLS | None,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then stop gracefully: report not ready for
-    `shutdown_delay` seconds while still answering (the Service needs that long to stop
-    routing kube-scheduler here), stop listening, and finish the calls in flight."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
-    await site.start()
-    log.info("serving", extra={"host": host, "port": port})
+    `shutdown_delay_seconds` while still answering (the Service needs that long to stop
+    routing kube-scheduler here), stop listening, and finish the calls in flight. With TLS,
+    the certificate files are watched for the whole time (ServerTLS.watch)."""
+    app = make_app(extender, settings, client_auth=tls is not None and tls.client_auth)
+    served = runner(app, settings)
+    await served.setup()
+    context = tls.context if tls is not None else None
+    server = await listen(served, host, port, context, settings.max_connections)
+    log.info("serving", extra={"host": host, "port": port, "scheme": _scheme(tls)})
+    rotation = asyncio.create_task(tls.watch()) if tls is not None else None
     stopping = app[STOPPING]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    headroom = asyncio.create_task(_export_headroom(app[EXTENDER]))
+    headroom = asyncio.create_task(_export_headroom(extender))
+    delay = settings.shutdown_delay_seconds
     try:
         await stopping.wait()
-        log.info("stopping: not ready, still answering", extra={"delay_s": shutdown_delay})
-        await asyncio.sleep(shutdown_delay)
+        log.info("stopping: not ready, still answering", extra={"delay_s": delay})
+        await asyncio.sleep(delay)
     finally:
         headroom.cancel()
-        await runner.cleanup()
+        if rotation is not None:
+            rotation.cancel()
+        server.close()
+        await served.cleanup()
     log.info("stopped")
 
 
@@ -95,20 +101,41 @@ async def _export_headroom(extender: Extender) -> None:
     await extender.headroom.export()
 
 
-def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+def _server_tls(args: argparse.Namespace) -> ServerTLS | None:
+    """HTTPS from the --tls-* options (None: plain HTTP); their files are read now, so a
+    missing or broken one stops the start instead of the first handshake."""
     if not args.tls_cert_file and not args.tls_key_file:
+        if args.tls_client_ca_file:
+            raise WeighbridgeError("--tls-client-ca-file needs --tls-cert-file and --tls-key-file")
         return None
     if not (args.tls_cert_file and args.tls_key_file):
         raise WeighbridgeError("--tls-cert-file and --tls-key-file go together")
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    try:
-        ctx.load_cert_chain(args.tls_cert_file, args.tls_key_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise WeighbridgeError(f"cannot load the TLS certificate or key: {exc}") from None
-    return ctx
+    files = TLSFiles(args.tls_cert_file, args.tls_key_file, args.tls_client_ca_file or None)
+    return ServerTLS(files, args.tls_reload_interval)
 
 
-async def _serve_live(config: Config, args: argparse.Namespace) -> None:
+def _scheme(tls: ServerTLS | None) -> str:
+    """How the port is served, for the start-up log an operator checks first."""
+    if tls is None:
+        return "http"
+    return "https with client certificates" if tls.client_auth else "https"
+
+
+def _warn_if_unauthenticated(tls: ServerTLS | None, host: str, port: int) -> None:
+    """Live mode serves bind, which creates Bindings with this process's ServiceAccount:
+    say so loudly when any client that reaches the port may call it."""
+    if tls is not None and tls.client_auth:
+        return
+    how = "plain HTTP" if tls is None else "TLS without --tls-client-ca-file"
+    log.warning(
+        "the verbs that change the cluster (bind) are served without client authentication "
+        f"({how}): any client that reaches {host}:{port} can bind pods with this "
+        "ServiceAccount; give --tls-client-ca-file (docs/install.md, Who may call what)",
+        extra={"host": host, "port": port},
+    )
+
+
+async def _serve_live(config: Config, args: argparse.Namespace, tls: ServerTLS | None) -> None:
     """Serve from a cache fed by list+watch; ready once every informer has listed."""
     api = KubeApi(load_configuration(args.kubeconfig))
     state = ClusterState(config.options)
@@ -120,12 +147,10 @@ async def _serve_live(config: Config, args: argparse.Namespace) -> None:
         BindBarrier(config.bind.wait_for_binds_seconds),
     )
     extender = build_extender(state, config, cache.not_ready, binder)
-    app = make_app(extender, config.server.max_body_bytes)
+    _warn_if_unauthenticated(tls, args.host, args.port)
     cache.start()
     try:
-        await _serve(
-            app, args.host, args.port, _ssl_context(args), config.server.shutdown_delay_seconds
-        )
+        await _serve(extender, config.server, args.host, args.port, tls)
     finally:
         await cache.stop()
         await api.close()
@@ -133,19 +158,17 @@ async def _serve_live(config: Config, args: argparse.Namespace) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    tls = _server_tls(args)
     if not args.snapshot:
-        uvloop.run(_serve_live(config, args))
+        uvloop.run(_serve_live(config, args, tls))
         return 0
     extender = build_extender(load_snapshot(args.snapshot, config.options), config)
     log.info(
         "cache loaded from snapshot",
         extra={"nodes": extender.state.node_count, "pods": extender.state.pod_count},
     )
-    app = make_app(extender, config.server.max_body_bytes)
     # uvloop: about 50 us less per call than asyncio's own loop, measured by bench/bench.py
-    uvloop.run(
-        _serve(app, args.host, args.port, _ssl_context(args), config.server.shutdown_delay_seconds)
-    )
+    uvloop.run(_serve(extender, config.server, args.host, args.port, tls))
     return 0
 
 
@@ -220,6 +243,17 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     return int(_devtools("clusterdemo").run_cluster(Path(args.work_dir), demo=args.demo))
 
 
+def _positive_seconds(text: str) -> float:
+    """argparse type: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of seconds")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="weighbridge", description=__doc__)
     p.add_argument("--version", action="version", version=f"weighbridge {__version__}")
@@ -240,6 +274,21 @@ def parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--tls-cert-file", metavar="FILE", help="serve HTTPS with this certificate")
     s.add_argument("--tls-key-file", metavar="FILE", help="the certificate's private key")
+    s.add_argument(
+        "--tls-client-ca-file",
+        metavar="FILE",
+        help="mutual TLS: ask clients for a certificate and trust those this CA (PEM, one or "
+        "more) signed; without one, every path but /healthz, /readyz and /metrics answers 401",
+    )
+    s.add_argument(
+        "--tls-reload-interval",
+        type=_positive_seconds,
+        default=DEFAULT_RELOAD_SECONDS,
+        metavar="SECONDS",
+        help="how often the certificate, key and client CA files are checked for new content "
+        "(cert-manager renewals, Secret updates); new connections use changed files without "
+        f"a restart (default: {DEFAULT_RELOAD_SECONDS:g})",
+    )
     s.add_argument("--config", metavar="FILE")
     s.add_argument("--host", default="0.0.0.0")
     s.add_argument("--port", type=int, default=8888)

@@ -22,6 +22,14 @@ REQUEST_SECONDS = Histogram(
     ["verb"],
     buckets=_FAST,
 )
+SHED = Counter(
+    "weighbridge_shed",
+    "Calls and connections refused at once to protect the extender, by reason "
+    "(in_flight: too many calls being answered; connections: too many open)",
+    ["reason"],
+)
+for _reason in ("in_flight", "connections"):
+    SHED.labels(_reason)  # every reason's series exists from the start, so alerts can judge
 FILTER_REJECTIONS = Counter(
     "weighbridge_filter_rejections",
     "Nodes rejected, by filter",
@@ -75,7 +83,6 @@ PREEMPTION_DECISIONS = Counter(
     "Preemption candidate nodes, by outcome (kept, trimmed, dropped)",
     ["outcome"],
 )
-
 
 CAPACITY_PODS = Gauge(
     "weighbridge_capacity_pods",

@@ -1,4 +1,4 @@
-"""The aiohttp app kube-scheduler calls: routes, body limit, error mapping, health, telemetry.
+"""The aiohttp app kube-scheduler calls: routes, body limit, error mapping, health, metrics.
 
 Bad input is answered with HTTP 400 and a JSON body saying what was wrong; nothing a client
 sends can take the process down or leak a traceback.
@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import resource
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from extender import telemetry
@@ -26,9 +29,11 @@ from extender.kube.wire import (
     decode_preemption,
     encoder,
 )
+from extender.service.config import ServerSettings
 from extender.service.extender import Extender
 
 log = logging.getLogger(__name__)
+
 
 EXTENDER = web.AppKey("extender", Extender)
 #: set once the process is told to stop: /readyz fails so the Service stops sending calls,
@@ -41,29 +46,29 @@ STOPPING = web.AppKey("stopping", asyncio.Event)
 _STATUS: dict[type[Exception], int] = {WireError: 400, BusyError: 429, NotSyncedError: 503}
 
 
-def _json(value: Any, status: int = 200) -> web.Response:
-    return web.Response(body=encoder.encode(value), status=status, content_type="application/json")
+def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=encoder.encode(value), status=status, content_type="application/json", headers=headers
+    )
 
 
 def _verb(
-    name: str, handle: Callable[[web.Request, bytes], Any]
+    name: str, handle: Callable[[web.Request, bytes], Any], body_timeout: float
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Wrap one verb: read the body, time the call, count it, map errors to JSON answers."""
+    """Wrap one verb: read the body (within `body_timeout`), time the call, count it, map
+    errors to JSON answers."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
         start = time.perf_counter()
         status = 200
         try:
-            body = await request.read()
+            body = await _read(request, body_timeout)
             answer = handle(request, body)
             if inspect.isawaitable(answer):
                 answer = await answer
             response = _json(answer)
-        except web.HTTPRequestEntityTooLarge as exc:
-            status = 413
-            response = _json({"Error": f"request body too large: {exc.text}"}, status)
-        except (WireError, BusyError, NotSyncedError) as exc:
-            status = _STATUS[type(exc)]
+        except (WireError, BusyError, NotSyncedError, _BodyError) as exc:
+            status = exc.status if isinstance(exc, _BodyError) else _STATUS[type(exc)]
             response = _json({"Error": str(exc)}, status)
         except Exception as exc:
             log.exception("unexpected error answering %s", name)
@@ -74,6 +79,27 @@ def _verb(
         return response
 
     return handler
+
+
+class _BodyError(Exception):
+    """The body could not be read: too large, too slow, or in an encoding not accepted."""
+
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
+        self.status = status
+
+
+async def _read(request: web.Request, timeout: float) -> bytes:
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding != "identity":
+        # kube-scheduler never compresses; decoding is off (see `runner`), so say so
+        raise _BodyError(415, f"Content-Encoding {encoding[:40]!r} is not accepted; send JSON")
+    try:
+        return await asyncio.wait_for(request.read(), timeout)
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise _BodyError(413, f"request body too large: {exc.text}") from None
+    except TimeoutError:
+        raise _BodyError(408, f"request body not received within {timeout:g} s") from None
 
 
 def _filter(request: web.Request, body: bytes) -> Any:
@@ -117,10 +143,7 @@ async def _readyz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    state = request.app[EXTENDER].state
-    telemetry.CACHE_OBJECTS.labels("nodes").set(state.node_count)
-    telemetry.CACHE_OBJECTS.labels("pods").set(state.pod_count)
-    telemetry.CACHE_OBJECTS.labels("aggregates").set(len(state.aggregates))
+    request.app[EXTENDER].count_cache()
     response = web.Response(body=generate_latest())
     response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
     return response
@@ -138,33 +161,107 @@ async def _hosts(request: web.Request) -> web.Response:
 async def _decisions(request: web.Request) -> web.Response:
     """The latest decision for each recent pod, newest first (`?pod=ns/name&limit=N`)."""
     text = request.query.get("limit", "50")
-    if not text.isdigit() or int(text) < 1:
-        return _json({"Error": f"limit={text!r}: expected a whole number above 0"}, 400)
+    if not (text.isascii() and text.isdigit() and len(text) <= 6 and int(text) >= 1):
+        return _json({"Error": f"limit={text[:20]!r}: expected a whole number from 1"}, 400)
     pod = request.query.get("pod")
     return _json({"decisions": request.app[EXTENDER].decisions.view(pod, int(text))})
 
 
-async def _bad_method(request: web.Request) -> web.Response:
-    return _json({"Error": f"{request.method} not allowed on {request.path}; use POST"}, 405)
+@web.middleware
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every answer is JSON, the router's too (an unknown path, a method a path does not
+    take); an error no handler expected is logged and answered 500."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status == 405:
+            why = f"{request.method} not allowed on {request.path}; use POST"
+        else:
+            why = f"{exc.reason}: {request.method} {request.path}"
+        return _json({"Error": why}, exc.status)
+    except Exception as exc:
+        log.exception("unexpected error answering %s", request.path)
+        return _json({"Error": f"internal error: {type(exc).__name__}: {exc}"}, 500)
 
 
-def make_app(extender: Extender, max_body_bytes: int) -> web.Application:
-    """The extender app; bind is served only where the extender has a cluster to bind in."""
-    app = web.Application(client_max_size=max_body_bytes)
+def _shed(limit: int) -> Middleware:
+    """At most `limit` calls to the verbs answered at once; past it a call is answered 503
+    at once, which kube-scheduler treats as the extender failing this pod's attempt, instead
+    of waiting in a queue that only grows. Health, readiness and metrics are never shed."""
+    in_flight = 0
+
+    @web.middleware
+    async def shed(request: web.Request, handler: Handler) -> web.StreamResponse:
+        nonlocal in_flight
+        if request.method != "POST":
+            return await handler(request)
+        if in_flight >= limit:
+            telemetry.SHED.labels("in_flight").inc()
+            why = f"overloaded: {in_flight} calls in flight (server.max_in_flight {limit})"
+            return _refused(request, 503, why, {"Retry-After": "1"})
+        in_flight += 1
+        try:
+            return await handler(request)
+        finally:
+            in_flight -= 1
+
+    return shed
+
+
+def _refused(
+    request: web.Request, status: int, why: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    """A call refused before its handler ran, counted under its verb like every answer
+    (other paths are not counted: their names are the caller's to choose)."""
+    verb = request.path.removeprefix("/")
+    if verb in VERBS:
+        telemetry.REQUESTS.labels(verb, str(status)).inc()
+    return _json({"Error": why}, status, headers=headers)
+
+
+#: paths anyone who reaches the port may call, for the kubelet's probes and Prometheus
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+@web.middleware
+async def _client_certificate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With a client CA (mutual TLS), every path but OPEN_PATHS needs a client certificate.
+    The TLS handshake already refused certificates the CA did not sign; a client that sent
+    none gets here, and is refused unless it only probes."""
+    if request.path in OPEN_PATHS or request.transport is None:
+        return await handler(request)
+    if not request.transport.get_extra_info("peercert"):
+        why = f"{request.path} needs a client certificate signed by the configured client CA"
+        return _refused(request, 401, why)
+    return await handler(request)
+
+
+#: the POST routes, each answered by one service method
+VERBS: dict[str, Callable[[web.Request, bytes], Any]] = {
+    "filter": _filter,
+    "prioritize": _prioritize,
+    "preempt": _preempt,
+    "bind": _bind,
+    "explain": _explain,
+    "capacity": _capacity,
+}
+
+
+def make_app(
+    extender: Extender, settings: ServerSettings, client_auth: bool = False
+) -> web.Application:
+    """The extender app; a snapshot extender answers /bind with an error (it binds nothing).
+    With `client_auth` (the TLS context asks for client certificates), only the probes and
+    the metrics are served to clients without one."""
+    guards = [_client_certificate] if client_auth else []
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[_json_errors, *guards, _shed(settings.max_in_flight)],
+    )
     app[EXTENDER] = extender
     app[STOPPING] = asyncio.Event()
-    routes: dict[str, Callable[[web.Request, bytes], Any]] = {
-        "filter": _filter,
-        "prioritize": _prioritize,
-        "preempt": _preempt,
-        "explain": _explain,
-        "capacity": _capacity,
-    }
-    if extender.binder is not None:
-        routes["bind"] = _bind
-    for name, handle in routes.items():
-        app.router.add_post(f"/{name}", _verb(name, handle))
-        app.router.add_get(f"/{name}", _bad_method)
+    for name, handle in VERBS.items():
+        app.router.add_post(f"/{name}", _verb(name, handle, settings.body_timeout_seconds))
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
@@ -172,3 +269,56 @@ def make_app(extender: Extender, max_body_bytes: int) -> web.Application:
     app.router.add_get("/hosts/{name}", _hosts)
     app.router.add_get("/decisions", _decisions)
     return app
+
+
+def runner(app: web.Application, settings: ServerSettings) -> web.AppRunner:
+    """The app's runner: a connection must send a whole request head within the idle
+    timeout of opening or of its last answer (aiohttp's keep-alive timer, which it arms as
+    a connection opens), so slow or dead clients do not hold connections. Bodies are not
+    decompressed: a compressed body is refused before it is read."""
+    return web.AppRunner(
+        app,
+        access_log=None,
+        keepalive_timeout=settings.idle_timeout_seconds,
+        auto_decompress=False,
+    )
+
+
+async def listen(
+    served: web.AppRunner,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    max_connections: int,
+) -> asyncio.Server:
+    """Listen for the runner's app with at most `max_connections` open: past it a new
+    connection is closed at once, so the process never reaches its open-file limit."""
+    server = served.server
+    assert server is not None, "listen() after runner.setup()"
+    limit = min(max_connections, _open_file_limit() - FILES_KEPT_FREE)
+
+    def protocol() -> asyncio.BaseProtocol:
+        if len(server.connections) >= limit:
+            telemetry.SHED.labels("connections").inc()
+            return _Refused()
+        return server()
+
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(protocol, host, port, ssl=ssl_context, reuse_address=True)
+
+
+#: file descriptors left for everything but client connections (the API server's
+#: connections, the log, the Python runtime)
+FILES_KEPT_FREE = 64
+
+
+def _open_file_limit() -> int:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft if soft != resource.RLIM_INFINITY else 1 << 20
+
+
+class _Refused(asyncio.Protocol):
+    """A connection over the limit: closed as soon as it opens."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()

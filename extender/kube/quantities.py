@@ -6,6 +6,7 @@ memory and disk in MiB, CPU in cores (fractional), everything else as a plain co
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,17 +33,26 @@ _DECIMAL = {
 
 #: Kubernetes' grammar: a signed decimal, and an exponent only where no suffix is given.
 #: Python's Decimal alone would also take "1_000", "1 5" and "1e3Ki", which the API rejects.
+#: the largest magnitude a Kubernetes Quantity holds, and the largest decimal exponent a
+#: number may have before its suffix multiplies it (2^63 is about 9.2e18)
+MAX_QUANTITY = float(2**63)
+MAX_EXPONENT = 21
+
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
 _NUMBER_WITH_EXPONENT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def parse_quantity(text: str | int | float) -> float:
-    """Parse a Kubernetes quantity ("500m", "4Gi", "1e3", "128974848") into its base unit."""
+    """Parse a Kubernetes quantity ("500m", "4Gi", "1e3", "128974848") into its base unit.
+
+    As the API server's parser: no surrounding spaces, no magnitude beyond what a Quantity
+    holds (an exponent of a million would otherwise cost Decimal an overflow, or a float
+    an infinity that turns later sums into NaN)."""
     if isinstance(text, int | float):
-        return float(text)
-    s = text.strip()
-    if not s:
+        return _bounded(text, float(text))
+    if not text or not text.strip():
         raise QuantityError(text, "empty quantity")
+    s = text
     suffix = s[-2:]
     if suffix in _BINARY:
         number, multiplier, grammar = s[:-2], Decimal(_BINARY[suffix]), _NUMBER
@@ -54,7 +64,18 @@ def parse_quantity(text: str | int | float) -> float:
         raise QuantityError(text, "no number before the suffix")
     if not grammar.fullmatch(number):
         raise QuantityError(text, "not a number with a Kubernetes suffix")
-    return float(Decimal(number) * multiplier)
+    value = Decimal(number)
+    if value and value.adjusted() > MAX_EXPONENT:
+        raise QuantityError(text, "larger than a Kubernetes quantity holds (2^63)")
+    return _bounded(text, float(value * multiplier))
+
+
+def _bounded(text: str | int | float, value: float) -> float:
+    if not math.isfinite(value):
+        raise QuantityError(text, "not a finite number")
+    if abs(value) > MAX_QUANTITY:
+        raise QuantityError(text, "larger than a Kubernetes quantity holds (2^63)")
+    return value
 
 
 def to_native(resource: str, base_value: float) -> float:
@@ -65,10 +86,17 @@ def to_native(resource: str, base_value: float) -> float:
 
 
 def parse_resource_list(resources: Mapping[str, str | int | float] | None) -> dict[str, float]:
-    """Parse a ResourceList into HostState units."""
+    """Parse a ResourceList into HostState units; amounts of a resource are never negative
+    (the API server refuses them too)."""
     if not resources:
         return {}
-    return {name: to_native(name, parse_quantity(q)) for name, q in resources.items()}
+    parsed = {}
+    for name, q in resources.items():
+        value = parse_quantity(q)
+        if value < 0:
+            raise QuantityError(q, f"{name} must not be negative")
+        parsed[name] = to_native(name, value)
+    return parsed
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,14 @@ def _decode(decoder: msgspec.json.Decoder[Any], body: bytes, what: str) -> Any:
         raise WireError(f"not valid {what}: {exc}") from None
     except msgspec.DecodeError as exc:
         raise WireError(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        # msgspec bounds its own recursion and says so: nesting no Kubernetes object has
+        raise WireError(f"not valid {what}: JSON nested too deeply") from None
+
+
+#: more candidate nodes than any call names (kube-scheduler sends at most every node of a
+#: cluster, 5,000 for the largest it supports); past it a call is refused, not worked through
+MAX_NODES = 50_000
 
 
 def decode_args(body: bytes) -> tuple[ExtenderArgs, Pod, list[str]]:
@@ -122,13 +130,17 @@ def _decode_pod_args(body: bytes) -> tuple[ExtenderArgs, Pod]:
 
 def _node_names(args: ExtenderArgs) -> list[str]:
     """The candidates' names: NodeNames as given, or the names of the Nodes' items in order."""
+    items = args.Nodes.items if args.Nodes else []
+    given = len(items) if args.NodeNames is None else len(args.NodeNames)
+    if given > MAX_NODES:
+        raise WireError(f"{given} candidate nodes; at most {MAX_NODES}")
     if args.NodeNames is not None:
         return args.NodeNames
     names = []
-    for i, raw in enumerate(args.Nodes.items if args.Nodes else []):
+    for i, raw in enumerate(items):
         try:
             name = _name_decoder.decode(raw).metadata.name
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
             raise WireError(f"Nodes.items[{i}] is not a Node: {exc}") from None
         if not name:
             raise WireError(f"Nodes.items[{i}] has no metadata.name")

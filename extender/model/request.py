@@ -32,6 +32,7 @@ from extender.contract import (
     SERVER_GROUP_POLICY,
 )
 from extender.errors import AnnotationError, ObjectError
+from extender.kube.annotations import load_json
 from extender.kube.objects import Pod
 from extender.kube.pods import first_image, pod_resources, pod_uid
 from extender.kube.quantities import PodResources, is_device_resource
@@ -145,10 +146,7 @@ def _json_object(annotations: dict[str, str], key: str) -> dict[str, Any]:
     text = annotations.get(key)
     if text is None:
         return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise AnnotationError(key, f"not valid JSON ({exc.msg} at char {exc.pos})") from None
+    value = load_json(text, key)
     if not isinstance(value, dict):
         raise AnnotationError(key, f"must be a JSON object, got {type(value).__name__}")
     return value

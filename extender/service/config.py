@@ -36,6 +36,30 @@ class ServerSettings(Settings):
         "finishes the calls in flight and exits. Keep it well below the pod's "
         "terminationGracePeriodSeconds.",
     )
+    max_in_flight: int = Field(
+        64,
+        gt=0,
+        description="Calls to the verbs being answered at once, past which a call is answered "
+        "at once with HTTP 503 instead of queueing (kube-scheduler calls one pod at a time "
+        "per profile; a queue this long means the extender cannot keep up).",
+    )
+    max_connections: int = Field(
+        512,
+        gt=0,
+        description="Open connections, past which a new one is closed at once; kept below "
+        "the process's open-file limit (lowered to it, less 64, when that is smaller).",
+    )
+    body_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long a call may take to send its body before it is answered 408.",
+    )
+    idle_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="A connection that sends no complete request head for this long, from "
+        "its opening or its last answer, is closed (slow or dead clients hold no slot).",
+    )
 
 
 class BindSettings(Settings):

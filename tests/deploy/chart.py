@@ -25,6 +25,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "pinned-cluster-ip": {"service": {"clusterIP": "10.0.0.100"}},
     "tls-secret": {"tls": {"enabled": True, "secretName": "weighbridge-tls"}},
     "cert-manager-selfsigned": {"tls": {"enabled": True, "certManager": {"enabled": True}}},
+    "tls-secret-second-scheduler": {
+        "tls": {
+            "enabled": True,
+            "secretName": "weighbridge-tls",
+            "clientAuth": {"secretName": "scheduler-client"},
+        },
+        "scheduler": {"enabled": True},
+    },
+    "tls-without-client-auth": {
+        "tls": {"enabled": True, "secretName": "weighbridge-tls", "clientAuth": {"enabled": False}},
+        "scheduler": {"enabled": True},
+    },
     "cert-manager-issuer": {
         "tls": {
             "enabled": True,

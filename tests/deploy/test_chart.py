@@ -174,6 +174,8 @@ def test_tls_from_a_secret_reaches_the_server_probes_and_scheduler() -> None:
     assert "--tls-key-file=/etc/weighbridge/tls/tls.key" in container["args"]
     for probe in ("livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"]["scheme"] == "HTTPS"
+    # mutual TLS by default: callers are verified against the CA of the same Secret
+    assert "--tls-client-ca-file=/etc/weighbridge/tls/ca.crt" in container["args"]
     tls_volume = next(v for v in pod["volumes"] if v["name"] == "tls")
     assert tls_volume["secret"]["secretName"] == "weighbridge-tls"
 
@@ -188,18 +190,83 @@ def test_tls_from_a_secret_reaches_the_server_probes_and_scheduler() -> None:
         "secretName": "weighbridge-tls",
         "items": [{"key": "ca.crt", "path": "ca.crt"}],
     }
-    mount = next(
-        m for m in sched_pod["containers"][0]["volumeMounts"] if m["name"] == "extender-ca"
-    )
-    assert extender["tlsConfig"]["caFile"] == f"{mount['mountPath']}/ca.crt"
+    mounts = {m["name"]: m for m in sched_pod["containers"][0]["volumeMounts"]}
+    assert extender["tlsConfig"]["caFile"] == f"{mounts['extender-ca']['mountPath']}/ca.crt"
+    # ... and the scheduler presents its own client certificate, from a Secret of its own
+    client_volume = next(v for v in sched_pod["volumes"] if v["name"] == "client-tls")
+    assert client_volume["secret"] == {
+        "secretName": "weighbridge-scheduler-client-tls",
+        "items": [{"key": "tls.crt", "path": "tls.crt"}, {"key": "tls.key", "path": "tls.key"}],
+    }
+    client_dir = mounts["client-tls"]["mountPath"]
+    assert mounts["client-tls"]["readOnly"] is True
+    assert extender["tlsConfig"]["certFile"] == f"{client_dir}/tls.crt"
+    assert extender["tlsConfig"]["keyFile"] == f"{client_dir}/tls.key"
+    assert client_dir != mounts["extender-ca"]["mountPath"]
+
+    # the helm test checks that the door is locked, and that the scheduler's key opens it
+    test_pod = find(docs, "Pod", "-test")["spec"]
+    command = test_pod["containers"][0]["command"]
+    assert command[3:] == [
+        "/etc/weighbridge/tls/ca.crt",
+        "--client-auth",
+        f"--client-cert={client_dir}/tls.crt",
+        f"--client-key={client_dir}/tls.key",
+    ]
+    test_volume = next(v for v in test_pod["volumes"] if v["name"] == "client-tls")
+    assert test_volume["secret"] == client_volume["secret"]
+
+
+def test_client_certificate_secret_can_be_named_or_client_auth_turned_off() -> None:
+    named = render(VARIANTS["tls-secret-second-scheduler"])
+    sched_pod = find(named, "Deployment", "-scheduler")["spec"]["template"]["spec"]
+    client_volume = next(v for v in sched_pod["volumes"] if v["name"] == "client-tls")
+    assert client_volume["secret"]["secretName"] == "scheduler-client"
+    assert "Certificate" not in {d["kind"] for d in named}
+
+    docs = render(VARIANTS["tls-without-client-auth"])
+    (container,) = find(docs, "Deployment", "weighbridge")["spec"]["template"]["spec"]["containers"]
+    assert "--tls-cert-file=/etc/weighbridge/tls/tls.crt" in container["args"]
+    assert not any(a.startswith("--tls-client-ca-file") for a in container["args"])
+    (extender,) = scheduler_config(docs)["extenders"]
+    assert extender["tlsConfig"] == {
+        "caFile": "/etc/weighbridge/tls/ca.crt",
+        "serverName": "weighbridge.weighbridge.svc",
+    }
+    sched_pod = find(docs, "Deployment", "-scheduler")["spec"]["template"]["spec"]
+    assert "client-tls" not in {v["name"] for v in sched_pod["volumes"]}
+    command = find(docs, "Pod", "-test")["spec"]["containers"][0]["command"]
+    assert not any(a.startswith("--client") for a in command)
+
+    # mutual TLS without the chart's scheduler: the helm test checks the lock only
+    alone = render(VARIANTS["tls-secret"])
+    command = find(alone, "Pod", "-test")["spec"]["containers"][0]["command"]
+    assert command[3:] == ["/etc/weighbridge/tls/ca.crt", "--client-auth"]
 
 
 def test_cert_manager_certificate_names_the_service() -> None:
     docs = render(VARIANTS["cert-manager-selfsigned"])
-    cert = find(docs, "Certificate")
+    cert = find(docs, "Certificate", "weighbridge")
     assert cert["spec"]["secretName"] == "weighbridge-tls"
     assert "weighbridge.weighbridge.svc" in cert["spec"]["dnsNames"]
-    assert cert["spec"]["issuerRef"]["name"] == find(docs, "Issuer")["metadata"]["name"]
+    assert cert["spec"]["usages"][0] == "server auth"
+    # No issuer named: a CA of the chart's own signs the certificate, so that ca.crt (what
+    # kube-scheduler reads once, at start, and what the extender trusts clients by) stays
+    # the same when the certificate is renewed; a self-signed Issuer signs that CA only.
+    ca_issuer = find(docs, "Issuer", "-ca")
+    assert cert["spec"]["issuerRef"] == {
+        "name": ca_issuer["metadata"]["name"],
+        "kind": "Issuer",
+        "group": "cert-manager.io",
+    }
+    ca_cert = find(docs, "Certificate", "-ca")
+    assert ca_cert["spec"]["isCA"] is True
+    assert ca_cert["spec"]["secretName"] == ca_issuer["spec"]["ca"]["secretName"]
+    assert ca_cert["spec"]["privateKey"]["rotationPolicy"] == "Never"
+    selfsigned = find(docs, "Issuer", "-selfsigned")
+    assert selfsigned["spec"] == {"selfSigned": {}}
+    assert ca_cert["spec"]["issuerRef"]["name"] == selfsigned["metadata"]["name"]
+
     issued = render(VARIANTS["cert-manager-issuer"])
     assert find(issued, "Certificate")["spec"]["issuerRef"] == {
         "name": "cluster-ca",
@@ -207,6 +274,23 @@ def test_cert_manager_certificate_names_the_service() -> None:
         "group": "cert-manager.io",
     }
     assert "Issuer" not in {d["kind"] for d in issued}
+
+
+def test_cert_manager_issues_the_second_schedulers_client_certificate() -> None:
+    docs = render(VARIANTS["everything"])
+    server = find(docs, "Certificate", "weighbridge")
+    client = find(docs, "Certificate", "-scheduler-client")
+    assert client["spec"]["usages"] == ["client auth", "digital signature"]
+    # the same issuer: the CA in the extender's ca.crt, its client CA, signed it
+    assert client["spec"]["issuerRef"] == server["spec"]["issuerRef"]
+    sched_pod = find(docs, "Deployment", "-scheduler")["spec"]["template"]["spec"]
+    client_volume = next(v for v in sched_pod["volumes"] if v["name"] == "client-tls")
+    assert client_volume["secret"]["secretName"] == client["spec"]["secretName"]
+    (container,) = find(docs, "Deployment", "weighbridge")["spec"]["template"]["spec"]["containers"]
+    assert "--tls-client-ca-file=/etc/weighbridge/tls/ca.crt" in container["args"]
+    # without the chart's scheduler nobody would use a client certificate: none is issued
+    alone = render(VARIANTS["cert-manager-selfsigned"])
+    assert not any(d["metadata"]["name"].endswith("-scheduler-client") for d in alone)
 
 
 def test_second_scheduler_configuration_and_access() -> None:

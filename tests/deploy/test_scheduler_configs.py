@@ -35,32 +35,33 @@ CHART_VARIANTS = sorted(
 )
 
 
+EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+
+def _openssl(directory: Path, *args: str) -> None:
+    subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+
 @pytest.fixture(scope="module")
 def ca_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real CA certificate for the TLS configurations' caFile to point at."""
+    """A real CA certificate for the TLS configurations' caFile to point at, beside a client
+    certificate it signed (client.crt, client.key) for their certFile and keyFile: the
+    scheduler loads both files while it builds the extender's client."""
     directory = tmp_path_factory.mktemp("ca")
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=test-ca",
-        ],
-        cwd=directory,
-        check=True,
-        capture_output=True,
+    _openssl(
+        directory,
+        *("req", "-x509", *EC, "-keyout", "ca.key", "-out", "ca.crt"),
+        *("-days", "1", "-subj", "/CN=test-ca"),
+    )
+    _openssl(
+        directory,
+        *("req", *EC, "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=client"),
+    )
+    (directory / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    _openssl(
+        directory,
+        *("x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key"),
+        *("-set_serial", "2", "-days", "1", "-extfile", "client.ext", "-out", "client.crt"),
     )
     return directory / "ca.crt"
 
@@ -68,7 +69,8 @@ def ca_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_scheduler(
     config: dict[str, Any], tmp_path: Path, ca_file: Path | None
 ) -> tuple[int, str, Any]:
-    """Run the check with a dummy kubeconfig and, if given, ``ca_file`` as every caFile.
+    """Run the check with a dummy kubeconfig and, if given, ``ca_file`` as every caFile (and
+    the client certificate beside it as every certFile and keyFile).
 
     Returns the exit code, the log and the configuration kube-scheduler wrote.
     """
@@ -79,8 +81,12 @@ def run_scheduler(
         "clientConnection": {**config.get("clientConnection", {}), "kubeconfig": str(kubeconfig)},
     }
     for extender in config.get("extenders", []):
-        if ca_file is not None and "caFile" in extender.get("tlsConfig", {}):
-            extender["tlsConfig"]["caFile"] = str(ca_file)
+        tls = extender.get("tlsConfig", {})
+        if ca_file is not None and "caFile" in tls:
+            tls["caFile"] = str(ca_file)
+        if ca_file is not None and "certFile" in tls:
+            tls["certFile"] = str(ca_file.with_name("client.crt"))
+            tls["keyFile"] = str(ca_file.with_name("client.key"))
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     out = tmp_path / "written.yaml"
@@ -131,6 +137,11 @@ def test_every_nodecachecapable_mode_and_tls_is_shipped() -> None:
     extenders = [yaml.safe_load(p.read_text())["extenders"][0] for p in SHIPPED]
     assert {e["nodeCacheCapable"] for e in extenders} == {True, False}
     assert any(e["urlPrefix"].startswith("https://") and e.get("tlsConfig") for e in extenders)
+    # every TLS configuration presents a client certificate: the extender answers the
+    # verbs only to callers with one (mutual TLS)
+    for e in extenders:
+        if e["urlPrefix"].startswith("https://"):
+            assert {"caFile", "certFile", "keyFile"} <= set(e["tlsConfig"]), e
     names = {p.name for p in SHIPPED}
     assert {"default-scheduler.yaml", "second-scheduler.yaml"} <= names
 
@@ -154,6 +165,16 @@ GOOD = {"urlPrefix": "http://127.0.0.1:8888", "filterVerb": "filter"}
         ([{**GOOD, "managedResources": [{"name": "cpu"}]}], "invalid extended resource name"),
         (
             [{**GOOD, "urlPrefix": "https://x", "tlsConfig": {"caFile": "/nonexistent/ca.crt"}}],
+            "couldn't build extenders",
+        ),
+        (
+            [
+                {
+                    **GOOD,
+                    "urlPrefix": "https://x",
+                    "tlsConfig": {"certFile": "/nonexistent/c.crt", "keyFile": "/nonexistent/k"},
+                }
+            ],
             "couldn't build extenders",
         ),
     ],

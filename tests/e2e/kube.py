@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -281,6 +282,100 @@ class Weighbridge:
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status), json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+
+class MutualTlsWeighbridge(Weighbridge):
+    """`weighbridge serve` over mutual TLS: it serves `cert`/`key` and lets in clients that
+    `client_ca` signed. The test's own calls trust `ca` and present `client` (a certificate
+    and its key), as kube-scheduler does; `anonymous` is a client without one."""
+
+    def __init__(
+        self,
+        kubeconfig: Path,
+        config: dict[str, Any],
+        work: Path,
+        *,
+        cert: Path,
+        key: Path,
+        client_ca: Path,
+        ca: Path,
+        client: tuple[Path, Path],
+    ) -> None:
+        super().__init__(kubeconfig, config, work)
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.tls_args = [
+            f"--tls-cert-file={cert}",
+            f"--tls-key-file={key}",
+            f"--tls-client-ca-file={client_ca}",
+        ]
+        self.anonymous = ssl.create_default_context(cafile=str(ca))
+        self.context = ssl.create_default_context(cafile=str(ca))
+        self.context.load_cert_chain(*client)
+
+    def start(self, wait_ready: bool = True) -> Weighbridge:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "extender.cli",
+                "--log-level",
+                "DEBUG",
+                "serve",
+                "--kubeconfig",
+                str(self.kubeconfig),
+                "--config",
+                str(self.config_path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *self.tls_args,
+            ],
+            stdout=log,
+            stderr=log,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        wait_for("weighbridge listening", lambda: self.status("/healthz") == 200, 30)
+        if wait_ready:
+            wait_for("weighbridge ready", lambda: self.status("/readyz") == 200, 60)
+        return self
+
+    def _open(
+        self, request: str | urllib.request.Request, timeout: float, anonymous: bool = False
+    ) -> Any:
+        context = self.anonymous if anonymous else self.context
+        return urllib.request.urlopen(request, timeout=timeout, context=context)
+
+    def status(self, path: str, anonymous: bool = False) -> int:
+        try:
+            with self._open(self.url + path, 5, anonymous) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            return 0
+
+    def get(self, path: str) -> Any:
+        with self._open(self.url + path, 10) as response:
+            return json.loads(response.read())
+
+    def metrics(self) -> str:
+        with self._open(self.url + "/metrics", 10) as response:
+            return str(response.read().decode())
+
+    def post(self, path: str, body: Any, anonymous: bool = False) -> tuple[int, Any]:
+        request = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with self._open(request, 10, anonymous) as response:
                 return int(response.status), json.loads(response.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")

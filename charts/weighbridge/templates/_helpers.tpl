@@ -63,6 +63,41 @@ app.kubernetes.io/component: scheduler
 {{- end }}
 {{- end }}
 
+{{/* "true" when callers must present a client certificate (mutual TLS), else empty. */}}
+{{- define "weighbridge.clientAuth" -}}
+{{- if and .Values.tls.enabled .Values.tls.clientAuth.enabled }}true{{ end }}
+{{- end }}
+
+{{/* "true" when the chart's second scheduler needs its client certificate, else empty. */}}
+{{- define "weighbridge.schedulerClientCert" -}}
+{{- if and (include "weighbridge.clientAuth" .) .Values.scheduler.enabled }}true{{ end }}
+{{- end }}
+
+{{/* The Secret holding the second scheduler's client certificate. */}}
+{{- define "weighbridge.clientTlsSecretName" -}}
+{{- default (printf "%s-client-tls" (include "weighbridge.schedulerFullname" .)) .Values.tls.clientAuth.secretName }}
+{{- end }}
+
+{{/* Where the second scheduler (and the helm test) mount the client certificate. */}}
+{{- define "weighbridge.clientTlsDir" -}}
+/etc/weighbridge/client-tls
+{{- end }}
+
+{{/* The issuer of the extender's and the second scheduler's certificates: the one named,
+or the CA the chart creates (templates/certificate.yaml). */}}
+{{- define "weighbridge.leafIssuerRef" -}}
+{{- $issuer := .Values.tls.certManager.issuerRef }}
+{{- if $issuer.name }}
+name: {{ $issuer.name }}
+kind: {{ $issuer.kind }}
+group: {{ $issuer.group }}
+{{- else }}
+name: {{ include "weighbridge.fullname" . }}-ca
+kind: Issuer
+group: cert-manager.io
+{{- end }}
+{{- end }}
+
 {{- define "weighbridge.scheme" -}}
 {{- if .Values.tls.enabled }}https{{ else }}http{{ end }}
 {{- end }}

@@ -26,6 +26,7 @@ from typing import Any
 from extender.contract import EXTRA_SPECS
 from extender.engine.filters.base import BaseFilter
 from extender.errors import AnnotationError
+from extender.kube.annotations import MAX_JSON_DEPTH, json_depth
 from extender.model.hoststate import QUERYABLE, HostState
 from extender.model.request import RequestSpec
 
@@ -148,6 +149,8 @@ def _walk(host: HostState, path: tuple[str, ...]) -> Any:
     cap: Any = host
     for segment in path:
         if isinstance(cap, str):
+            if json_depth(cap) > MAX_JSON_DEPTH:
+                return None
             try:
                 cap = json.loads(cap)
             except ValueError:

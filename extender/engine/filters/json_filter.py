@@ -10,6 +10,11 @@ key may itself contain dots (`$labels.kubernetes.io/arch`, `$metrics.cpu.percent
 longest one present wins. Where Nova raises (an unknown operator, a malformed query) the
 query is checked once per request and the pod is told why, naming the annotation; a
 comparison of values that do not compare (a string with a number) fails that node only.
+
+Anyone who may create a pod writes the query, and it runs once per candidate node, so its
+work is bounded: at most MAX_QUERY_BYTES of JSON, MAX_QUERY_DEPTH levels of nesting and
+MAX_PATH_SEGMENTS keys per variable, compiled once per request in time linear in its size
+(the keys a variable may stand for are joined then, not on every node).
 """
 
 from __future__ import annotations
@@ -22,8 +27,14 @@ from typing import Any
 from extender.contract import HINTS
 from extender.engine.filters.base import BaseFilter
 from extender.errors import AnnotationError
+from extender.kube.annotations import json_depth
 from extender.model.hoststate import HostState
 from extender.model.request import RequestSpec
+
+#: bounds on what a query may cost (see the module's docstring)
+MAX_QUERY_BYTES = 4096
+MAX_QUERY_DEPTH = 16
+MAX_PATH_SEGMENTS = 16
 
 Args = list[Any]
 Evaluator = Callable[[HostState], Any]
@@ -63,6 +74,12 @@ OPERATORS: dict[str, Callable[[Args], Any]] = {
 def _lookup(path: str) -> Evaluator:
     """`$attr.k1.k2`: a HostState attribute, then dict keys (the longest that exists)."""
     first, *rest = path.split(".")
+    if len(rest) >= MAX_PATH_SEGMENTS:
+        raise AnnotationError(
+            HINTS, f"query: variable ${path[:64]}... has more than {MAX_PATH_SEGMENTS} keys"
+        )
+    # keys[i]: the keys that may start at segment i, longest first, with where they end
+    keys = [[(".".join(rest[i:j]), j) for j in range(len(rest), i, -1)] for i in range(len(rest))]
 
     def run(host: HostState) -> Any:
         obj = host.attribute(first)
@@ -70,10 +87,9 @@ def _lookup(path: str) -> Evaluator:
         while obj is not None and i < len(rest):
             if not isinstance(obj, dict):
                 return None
-            for j in range(len(rest), i, -1):
-                key = ".".join(rest[i:j])
+            for key, end in keys[i]:
                 if key in obj:
-                    obj, i = obj[key], j
+                    obj, i = obj[key], end
                     break
             else:
                 return None
@@ -86,9 +102,9 @@ def _constant(value: Any) -> Evaluator:
     return lambda host: value
 
 
-def _compile_arg(arg: Any, where: str) -> Evaluator:
+def _compile_arg(arg: Any) -> Evaluator:
     if isinstance(arg, list):
-        return _compile(arg, where)
+        return _compile(arg)
     if isinstance(arg, str):
         if not arg:
             return _constant(None)
@@ -97,7 +113,7 @@ def _compile_arg(arg: Any, where: str) -> Evaluator:
     return _constant(arg)
 
 
-def _compile(query: list[Any], where: str) -> Evaluator:
+def _compile(query: list[Any]) -> Evaluator:
     if not query:
         return _constant(True)
     name = query[0]
@@ -105,10 +121,10 @@ def _compile(query: list[Any], where: str) -> Evaluator:
     if op is None:
         raise AnnotationError(
             HINTS,
-            f"query: unknown operator {json.dumps(name)} in {where}; operators are "
-            + " ".join(OPERATORS),
+            f"query: unknown operator {json.dumps(name)[:64]} in {json.dumps(query)[:200]}; "
+            "operators are " + " ".join(OPERATORS),
         )
-    args = [_compile_arg(a, json.dumps(a)) for a in query[1:]]
+    args = [_compile_arg(a) for a in query[1:]]
 
     def run(host: HostState) -> Any:
         cooked = [v for v in (a(host) for a in args) if v is not None]
@@ -123,6 +139,10 @@ def compile_query(spec: RequestSpec) -> tuple[Evaluator, str] | None:
     if not raw:
         return None
     if isinstance(raw, str):
+        if len(raw) > MAX_QUERY_BYTES:
+            raise AnnotationError(HINTS, f"query: {len(raw)} bytes; at most {MAX_QUERY_BYTES}")
+        if json_depth(raw) > MAX_QUERY_DEPTH:
+            raise AnnotationError(HINTS, f"query: nested deeper than {MAX_QUERY_DEPTH} levels")
         try:
             query = json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -133,10 +153,15 @@ def compile_query(spec: RequestSpec) -> tuple[Evaluator, str] | None:
         return None
     if not isinstance(query, list):
         raise AnnotationError(
-            HINTS, f'query must be a JSON list like [">=", "$free_ram_mb", 1024], got {raw!r}'
+            HINTS,
+            f'query must be a JSON list like [">=", "$free_ram_mb", 1024], got {raw!r:.200}',
         )
     text = json.dumps(query)
-    return _compile(query, text), text
+    if len(text) > MAX_QUERY_BYTES:
+        raise AnnotationError(HINTS, f"query: {len(text)} bytes; at most {MAX_QUERY_BYTES}")
+    if json_depth(text) > MAX_QUERY_DEPTH:
+        raise AnnotationError(HINTS, f"query: nested deeper than {MAX_QUERY_DEPTH} levels")
+    return _compile(query), text
 
 
 class JsonFilter(BaseFilter):

@@ -37,7 +37,6 @@ from extender.kube.quantities import MIB, parse_quantity, parse_resource_list, t
         ("2e+2", 200.0),
         ("1.5e-3", 0.0015),
         ("128974848", 128974848.0),
-        (" 12Mi ", 12 * 1024.0**2),
         (4, 4.0),
         (0.25, 0.25),
     ],
@@ -68,6 +67,11 @@ def test_parse_quantity(text: str | int | float, value: float) -> None:
         "1e3Ki",
         "1.5e3m",
         "--1",
+        " 12Mi ",
+        "1e1000000",
+        "1e400",
+        "10E",
+        "9999999999999999999999",
     ],
 )
 def test_bad_quantity_names_the_text(text: str) -> None:
@@ -88,3 +92,23 @@ def test_native_units() -> None:
         "pods": 110.0,
     }
     assert parse_resource_list(None) == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (float("nan"), "not a finite number"),
+        (float("inf"), "not a finite number"),
+        (2.0**70, "larger than"),
+    ],
+)
+def test_numbers_a_quantity_cannot_hold_are_refused(value: float, why: str) -> None:
+    with pytest.raises(QuantityError, match=why):
+        parse_quantity(value)
+
+
+def test_resource_amounts_are_never_negative() -> None:
+    """A quantity may be negative, an amount of a resource not (the API server refuses it)."""
+    assert parse_quantity("-1") == -1.0
+    with pytest.raises(QuantityError, match="memory must not be negative"):
+        parse_resource_list({"memory": "-5Gi"})
