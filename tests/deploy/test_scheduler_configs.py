@@ -17,17 +17,9 @@ import pytest
 import yaml
 
 from devtools.localcluster import binaries_dir
+from tests import UNREACHABLE_KUBECONFIG
 
 from .chart import DEPLOY, VARIANTS, render, scheduler_config
-
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: unused}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-"""
 
 SHIPPED = sorted((DEPLOY / "scheduler").glob("*.yaml"))
 CHART_VARIANTS = sorted(
@@ -75,7 +67,7 @@ def run_scheduler(
     Returns the exit code, the log and the configuration kube-scheduler wrote.
     """
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
+    kubeconfig.write_text(UNREACHABLE_KUBECONFIG)
     config = {
         **config,
         "clientConnection": {**config.get("clientConnection", {}), "kubeconfig": str(kubeconfig)},

@@ -189,6 +189,10 @@ class Weighbridge:
         self.config_path.write_text(yaml.safe_dump({**config, "server": server}))
         self.log_path = work / "weighbridge.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        #: more `serve` options (TLS), and the client's TLS context (None: plain HTTP)
+        self.serve_args: list[str] = []
+        self.context: ssl.SSLContext | None = None
+        self.anonymous: ssl.SSLContext | None = None
 
     def start(self, wait_ready: bool = True) -> Weighbridge:
         log = self.log_path.open("ab")
@@ -208,6 +212,7 @@ class Weighbridge:
                 "127.0.0.1",
                 "--port",
                 str(self.port),
+                *self.serve_args,
             ],
             stdout=log,
             stderr=log,
@@ -243,9 +248,16 @@ class Weighbridge:
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
-    def status(self, path: str) -> int:
+    def _open(
+        self, request: str | urllib.request.Request, timeout: float, anonymous: bool = False
+    ) -> Any:
+        """urlopen over the extender's scheme; `anonymous`: without a client certificate."""
+        context = self.anonymous if anonymous else self.context
+        return urllib.request.urlopen(request, timeout=timeout, context=context)
+
+    def status(self, path: str, anonymous: bool = False) -> int:
         try:
-            with urllib.request.urlopen(self.url + path, timeout=5) as response:
+            with self._open(self.url + path, 5, anonymous) as response:
                 return int(response.status)
         except urllib.error.HTTPError as exc:
             return exc.code
@@ -253,7 +265,7 @@ class Weighbridge:
             return 0
 
     def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.url + path, timeout=10) as response:
+        with self._open(self.url + path, 10) as response:
             return json.loads(response.read())
 
     def host(self, name: str) -> dict[str, Any] | None:
@@ -270,10 +282,10 @@ class Weighbridge:
         wait_for(f"{', '.join(names)} in the cache", cached, timeout)
 
     def metrics(self) -> str:
-        with urllib.request.urlopen(self.url + "/metrics", timeout=10) as response:
+        with self._open(self.url + "/metrics", 10) as response:
             return str(response.read().decode())
 
-    def post(self, path: str, body: Any) -> tuple[int, Any]:
+    def post(self, path: str, body: Any, anonymous: bool = False) -> tuple[int, Any]:
         request = urllib.request.Request(
             self.url + path,
             data=json.dumps(body).encode(),
@@ -281,7 +293,7 @@ class Weighbridge:
             headers={"Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with self._open(request, 10, anonymous) as response:
                 return int(response.status), json.loads(response.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")
@@ -306,7 +318,7 @@ class MutualTlsWeighbridge(Weighbridge):
     ) -> None:
         super().__init__(kubeconfig, config, work)
         self.url = f"https://127.0.0.1:{self.port}"
-        self.tls_args = [
+        self.serve_args = [
             f"--tls-cert-file={cert}",
             f"--tls-key-file={key}",
             f"--tls-client-ca-file={client_ca}",
@@ -314,71 +326,6 @@ class MutualTlsWeighbridge(Weighbridge):
         self.anonymous = ssl.create_default_context(cafile=str(ca))
         self.context = ssl.create_default_context(cafile=str(ca))
         self.context.load_cert_chain(*client)
-
-    def start(self, wait_ready: bool = True) -> Weighbridge:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "extender.cli",
-                "--log-level",
-                "DEBUG",
-                "serve",
-                "--kubeconfig",
-                str(self.kubeconfig),
-                "--config",
-                str(self.config_path),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                *self.tls_args,
-            ],
-            stdout=log,
-            stderr=log,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        wait_for("weighbridge listening", lambda: self.status("/healthz") == 200, 30)
-        if wait_ready:
-            wait_for("weighbridge ready", lambda: self.status("/readyz") == 200, 60)
-        return self
-
-    def _open(
-        self, request: str | urllib.request.Request, timeout: float, anonymous: bool = False
-    ) -> Any:
-        context = self.anonymous if anonymous else self.context
-        return urllib.request.urlopen(request, timeout=timeout, context=context)
-
-    def status(self, path: str, anonymous: bool = False) -> int:
-        try:
-            with self._open(self.url + path, 5, anonymous) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as exc:
-            return exc.code
-        except OSError:
-            return 0
-
-    def get(self, path: str) -> Any:
-        with self._open(self.url + path, 10) as response:
-            return json.loads(response.read())
-
-    def metrics(self) -> str:
-        with self._open(self.url + "/metrics", 10) as response:
-            return str(response.read().decode())
-
-    def post(self, path: str, body: Any, anonymous: bool = False) -> tuple[int, Any]:
-        request = urllib.request.Request(
-            self.url + path,
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with self._open(request, 10, anonymous) as response:
-                return int(response.status), json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"null")
 
 
 def scheduler_config(

@@ -9,13 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.http.test_server import PODS_BY_NAME, Server, start_server
+from tests.http.test_server import PODS_BY_NAME, Server, serving
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    config = tmp_path_factory.mktemp("capacity") / "config.yaml"
-    config.write_text(
+    config = (
         "server: {shutdown_delay_seconds: 0}\n"
         "capacity:\n"
         "  shapes: {small: {cpu: 500m, memory: 1Gi}}\n"
@@ -23,11 +22,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "  interval_seconds: 1\n"
         "  max_copies: 200\n"
     )
-    srv = start_server(config)
-    yield srv
-    srv.conn.close()
-    srv.proc.terminate()
-    srv.proc.wait(timeout=30)
+    with serving(config, tmp_path_factory.mktemp("capacity")) as srv:
+        yield srv
 
 
 def test_capacity_counts_without_changing_the_cache(server: Server) -> None:

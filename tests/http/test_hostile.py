@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.http.test_server import NAMES, NODES, PODS_BY_NAME, Server, start_server
+from tests.http.test_server import NAMES, NODES, PODS_BY_NAME, Server, serving
 
 SEED = 20261203
 CASES = 3000
@@ -163,8 +163,7 @@ def bodies(rng: random.Random) -> tuple[str, bytes]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    config = tmp_path_factory.mktemp("hostile") / "config.yaml"
-    config.write_text(
+    config = (
         "filters: [AvailabilityZoneFilter, RamFilter, DiskFilter, CoreFilter, ComputeFilter,\n"
         "  ComputeCapabilitiesFilter, ImagePropertiesFilter, JsonFilter, SameHostFilter,\n"
         "  DifferentHostFilter, SimpleCIDRAffinityFilter, PciPassthroughFilter,\n"
@@ -173,11 +172,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "  body_timeout_seconds: 1, idle_timeout_seconds: 2}\n"
         "capacity: {max_copies: 20}\n"
     )
-    srv = start_server(config)
-    yield srv
-    srv.conn.close()
-    srv.proc.terminate()
-    srv.proc.wait(timeout=30)
+    with serving(config, tmp_path_factory.mktemp("hostile")) as srv:
+        yield srv
 
 
 def baseline(server: Server) -> Any:
@@ -389,12 +385,8 @@ def test_slow_and_surplus_connections_do_not_lock_others_out(tmp_path: Path) -> 
     """Connections that trickle a request head are closed after the idle timeout, and past
     max_connections a new one is closed at once: the open-file limit is never reached, and
     a legitimate call gets through as soon as the trickling ones are gone."""
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        "server: {shutdown_delay_seconds: 0, max_connections: 16, idle_timeout_seconds: 1}\n"
-    )
-    srv = start_server(config)
-    try:
+    config = "server: {shutdown_delay_seconds: 0, max_connections: 16, idle_timeout_seconds: 1}\n"
+    with serving(config, tmp_path) as srv:
         slow = []
         for _ in range(40):
             s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
@@ -414,10 +406,6 @@ def test_slow_and_surplus_connections_do_not_lock_others_out(tmp_path: Path) -> 
         payload = {"Pod": PODS_BY_NAME["web-small"], "NodeNames": NAMES, "Nodes": None}
         assert srv.post("filter", payload)[0] == 200
         assert re.search(r'weighbridge_shed_total\{reason="connections"\} [1-9]', srv.metrics())
-    finally:
-        srv.conn.close()
-        srv.proc.terminate()
-        srv.proc.wait(timeout=30)
 
 
 def _closed_unanswered(s: socket.socket) -> bool:

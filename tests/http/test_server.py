@@ -12,6 +12,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +81,13 @@ class Server:
         return str(text)
 
 
-def start_server(config: Path) -> Server:
-    """`weighbridge serve` on the example cluster with this config, once it listens."""
+def spawn(
+    config: Path, *extra: str, log: Path | None = None
+) -> tuple[int, subprocess.Popen[bytes]]:
+    """`weighbridge serve` on the example cluster with this config and `extra` options, once
+    it listens: its port and process; its output goes to `log`, or to a pipe."""
     port = free_port()
+    out = log.open("wb") if log is not None else subprocess.PIPE
     proc = subprocess.Popen(
         [
             *weighbridge_command(),
@@ -95,36 +100,51 @@ def start_server(config: Path) -> Server:
             "127.0.0.1",
             "--port",
             str(port),
+            *extra,
         ],
-        stdout=subprocess.PIPE,
+        stdout=out,
         stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
+                return port, proc
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                output = proc.communicate()[0].decode()
-                pytest.fail(f"weighbridge serve did not start:\n{output}")
+                output = proc.communicate()[0] or (log.read_bytes() if log else b"")
+                pytest.fail(f"weighbridge serve did not start:\n{output.decode()}")
             time.sleep(0.05)
-    return Server(port, proc)
+
+
+def start_server(config: Path) -> Server:
+    """`weighbridge serve` on the example cluster with this config, once it listens."""
+    return Server(*spawn(config))
+
+
+@contextmanager
+def serving(config: str, work: Path) -> Iterator[Server]:
+    """A server with this configuration (YAML text) for the block, stopped after it."""
+    path = work / "config.yaml"
+    path.write_text(config)
+    srv = start_server(path)
+    try:
+        yield srv
+    finally:
+        srv.conn.close()
+        srv.proc.terminate()
+        srv.proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    config = tmp_path_factory.mktemp("http") / "config.yaml"
-    config.write_text(
+    config = (
         "filters: [AvailabilityZoneFilter, RamFilter, DiskFilter, ComputeFilter]\n"
         f"server: {{max_body_bytes: {MAX_BODY}, shutdown_delay_seconds: 0}}\n"
     )
-    srv = start_server(config)
-    yield srv
-    srv.conn.close()
-    srv.proc.terminate()
-    srv.proc.wait(timeout=30)
+    with serving(config, tmp_path_factory.mktemp("http")) as srv:
+        yield srv
 
 
 def args(pod: str = "web-small", names: list[str] | None = None, nodes: Any = None) -> Any:

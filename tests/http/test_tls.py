@@ -22,7 +22,8 @@ import pytest
 import yaml
 
 from devtools.localcluster import free_port
-from tests import REPO, weighbridge_command
+from tests import REPO, UNREACHABLE_KUBECONFIG, weighbridge_command
+from tests.http.test_server import spawn
 from tests.pki import Pki, SecretVolume
 
 CLUSTER = REPO / "examples" / "cluster.yaml"
@@ -55,45 +56,17 @@ class TlsServer:
     def __init__(self, pki: Pki, volume: SecretVolume, work: Path, *extra: str) -> None:
         self.pki = pki
         self.volume = volume
-        self.port = free_port()
         self.log_path = work / "weighbridge.log"
         config = work / "config.yaml"
         config.write_text("server: {shutdown_delay_seconds: 0}\n")
-        self.proc = subprocess.Popen(
-            [
-                *weighbridge_command(),
-                "serve",
-                "--snapshot",
-                str(CLUSTER),
-                "--config",
-                str(config),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--tls-cert-file",
-                str(volume.path("tls.crt")),
-                "--tls-key-file",
-                str(volume.path("tls.key")),
-                "--tls-client-ca-file",
-                str(volume.path("ca.crt")),
-                "--tls-reload-interval",
-                str(RELOAD_SECONDS),
-                *extra,
-            ],
-            stdout=self.log_path.open("wb"),
-            stderr=subprocess.STDOUT,
+        self.port, self.proc = spawn(
+            config,
+            *tls_options(volume),
+            "--tls-reload-interval",
+            str(RELOAD_SECONDS),
+            *extra,
+            log=self.log_path,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail(f"weighbridge serve did not start:\n{self.log()}")
-                time.sleep(0.05)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -313,48 +286,34 @@ def test_unusable_files_keep_the_previous_ones(server: TlsServer, pki: Pki) -> N
     )
 
 
+def tls_options(volume: SecretVolume) -> list[str]:
+    """`serve`'s options for the certificate, key and client CA a Secret volume holds."""
+    return [
+        "--tls-cert-file",
+        str(volume.path("tls.crt")),
+        "--tls-key-file",
+        str(volume.path("tls.key")),
+        "--tls-client-ca-file",
+        str(volume.path("ca.crt")),
+    ]
+
+
+def _start_fails(*options: str) -> str:
+    """`weighbridge serve` on the example with these options stops at once (exit code 2):
+    what it says on stderr."""
+    command = [*weighbridge_command(), "serve", "--snapshot", str(CLUSTER), *options]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done
+    return done.stderr
+
+
 def test_start_fails_on_unusable_files_and_flags_are_checked(pki: Pki, tmp_path: Path) -> None:
     volume = SecretVolume(tmp_path / "secret")
     volume.update({**_first_files(pki), "ca.crt": b""})
-    done = subprocess.run(
-        [
-            *weighbridge_command(),
-            "serve",
-            "--snapshot",
-            str(CLUSTER),
-            "--tls-cert-file",
-            str(volume.path("tls.crt")),
-            "--tls-key-file",
-            str(volume.path("tls.key")),
-            "--tls-client-ca-file",
-            str(volume.path("ca.crt")),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert "cannot load the client CA" in done.stderr
-    done = subprocess.run(
-        [*weighbridge_command(), "serve", "--snapshot", str(CLUSTER), "--tls-client-ca-file", "x"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert "--tls-client-ca-file needs --tls-cert-file and --tls-key-file" in done.stderr
-
-
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: unused}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-"""
+    said = _start_fails(*tls_options(volume))
+    assert "cannot load the client CA" in said
+    said = _start_fails("--tls-client-ca-file", "x")
+    assert "--tls-client-ca-file needs --tls-cert-file and --tls-key-file" in said
 
 
 @pytest.mark.parametrize("mode", ["plain", "tls", "mutual-tls", "plain-snapshot"])
@@ -362,7 +321,7 @@ def test_live_mode_warns_when_bind_is_open_to_anyone(mode: str, pki: Pki, tmp_pa
     """Live mode (no --snapshot) serves bind; an API server that never answers is enough to
     see what the process says as it starts. A snapshot extender binds nothing: no warning."""
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
+    kubeconfig.write_text(UNREACHABLE_KUBECONFIG)
     config = tmp_path / "config.yaml"
     config.write_text("server: {shutdown_delay_seconds: 0}\n")
     source = ["--snapshot", str(CLUSTER)] if mode == "plain-snapshot" else []
