@@ -25,10 +25,11 @@ REQUEST_SECONDS = Histogram(
 SHED = Counter(
     "weighbridge_shed",
     "Calls and connections refused at once to protect the extender, by reason "
-    "(in_flight: too many calls being answered; connections: too many open)",
+    "(in_flight: too many calls being answered; queue: calls wait too long for their "
+    "turn; connections: too many open)",
     ["reason"],
 )
-for _reason in ("in_flight", "connections"):
+for _reason in ("in_flight", "queue", "connections"):
     SHED.labels(_reason)  # every reason's series exists from the start, so alerts can judge
 FILTER_REJECTIONS = Counter(
     "weighbridge_filter_rejections",

@@ -43,6 +43,12 @@ class ServerSettings(Settings):
         "at once with HTTP 503 instead of queueing (kube-scheduler calls one pod at a time "
         "per profile; a queue this long means the extender cannot keep up).",
     )
+    max_queue_seconds: float = Field(
+        0.5,
+        gt=0,
+        description="How long calls may wait for their turn (the event loop's lag) before "
+        "new calls to the verbs are answered at once with HTTP 503 instead of queueing.",
+    )
     max_connections: int = Field(
         512,
         gt=0,
