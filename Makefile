@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 LINT_PATHS := extender devtools tests bench scripts
 
 .PHONY: venv setup control-plane helm binaries demo lint test test-unit test-http \
-	test-deploy test-e2e bench clean
+	test-deploy test-e2e test-image image bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -57,9 +57,15 @@ lint: venv
 	$(VENV)/bin/mypy
 	$(PY) scripts/check-layers.py
 
-## Every test: unit, HTTP, deploy, and end-to-end against the real kube-apiserver,
+## The container image, built from the Dockerfile with podman on a base of Debian packages
+## (no daemon, no registry), cached by content: scripts/build-image.sh.
+image: venv
+	bash scripts/build-image.sh
+
+## Every test: unit, HTTP, deploy, image, and end-to-end against the real kube-apiserver,
 ## kube-scheduler and Prometheus, in one pytest so the session's control plane is shared.
-test: lint binaries
+## The image is built first (cached), so the image tier in that pytest only runs it.
+test: lint binaries image
 	$(PYTEST)
 
 ## Unit tests, by layer (tests/unit/<layer>): pure Python, no network, no binaries; the venv
@@ -82,6 +88,12 @@ test-deploy: venv control-plane helm
 test-e2e: venv control-plane helm
 	bash scripts/install-debian-deps.sh e2e
 	$(PYTEST) tests/e2e
+
+## The image run as the chart runs it (read-only, user 65532, no capabilities) against a
+## local control plane: ready, places a pod through kube-scheduler, drains on SIGTERM.
+test-image: venv control-plane image
+	bash scripts/install-debian-deps.sh e2e
+	$(PYTEST) tests/image
 
 ## The scheduler's hot path against the naive one, then capacity counts against Nova's
 ## per-host rules; the venv only.

@@ -3,11 +3,15 @@
 #   prometheus  - the real server the end-to-end tests scrape weighbridge with, and promtool
 #                 (`promtool check rules`) for the alert rules;
 #   openssl     - the control plane's throwaway PKI (devtools/localcluster.py) and the CA the
-#                 deploy tests point the scheduler configurations' caFile at.
+#                 deploy tests point the scheduler configurations' caFile at;
+#   podman, runc, mmdebstrap - the image's daemonless build and run (scripts/build-image.sh):
+#                 runc because crun refuses hybrid cgroups, mmdebstrap for a base made of
+#                 Debian packages where no registry is reachable.
 # Usage: install-debian-deps.sh [TIER...], TIER one of
 #   e2e     prometheus, openssl
 #   deploy  promtool (Debian's prometheus package), openssl
-#   all     both (also what no argument means, so older callers get everything)
+#   image   podman, runc, mmdebstrap
+#   all     e2e and deploy (also what no argument means, so older callers get everything)
 # so that each Makefile test tier installs only what it runs.
 # Idempotent: exits at once when the tiers' binaries are already there, so the Makefile and CI
 # can call it on every run. Needs root (or sudo) and Debian's package archive.
@@ -18,7 +22,8 @@
 set -euo pipefail
 
 # The Debian package that brings each binary.
-declare -A PACKAGE_OF=([prometheus]=prometheus [promtool]=prometheus [openssl]=openssl)
+declare -A PACKAGE_OF=([prometheus]=prometheus [promtool]=prometheus [openssl]=openssl
+	[podman]=podman [runc]=runc [mmdebstrap]=mmdebstrap)
 
 [ $# -gt 0 ] || set -- all
 BINARIES=()
@@ -26,9 +31,10 @@ for tier in "$@"; do
 	case "$tier" in
 	e2e) BINARIES+=(prometheus openssl) ;;
 	deploy) BINARIES+=(promtool openssl) ;;
+	image) BINARIES+=(podman runc mmdebstrap) ;;
 	all) BINARIES+=(prometheus promtool openssl) ;;
 	*)
-		echo "install-debian-deps: unknown tier '$tier' (e2e, deploy or all)" >&2
+		echo "install-debian-deps: unknown tier '$tier' (e2e, deploy, image or all)" >&2
 		exit 2
 		;;
 	esac
@@ -74,7 +80,7 @@ export DEBIAN_FRONTEND=noninteractive
 for b in "${BINARIES[@]}"; do
 	command -v "$b" >/dev/null 2>&1 || { echo "install-debian-deps: $b still missing after install" >&2; exit 1; }
 done
-if command -v prometheus >/dev/null 2>&1; then
+if [[ " ${PACKAGES[*]} " == *" prometheus "* ]]; then
 	echo "install-debian-deps: installed; $(prometheus --version 2>&1 | head -1)"
 else
 	echo "install-debian-deps: installed ${PACKAGES[*]}"
