@@ -36,6 +36,14 @@ class Image:
             raise AssertionError(f"podman {' '.join(args)} failed: {result.stderr}")
         return result.stdout
 
+    def python(self, code: str) -> str:
+        """What the image's own Python prints for `code`, in a read-only container without
+        network."""
+        return self.podman(
+            "run", "--rm", "--network=none", "--read-only",
+            "--entrypoint=/opt/weighbridge/bin/python", self.ref, "-c", code,
+        )  # fmt: skip
+
 
 @pytest.fixture(scope="session")
 def image() -> Image:

@@ -123,10 +123,7 @@ def test_image_layout_labels_and_no_build_tools(image: Image) -> None:
         " for d in ('doc', 'man', 'locale')),"
         " bool(list(p.Path(sys.prefix).rglob('__pycache__/*.cpython-311.pyc'))))"
     )
-    out = image.podman(
-        "run", "--rm", "--network=none", "--read-only", "--entrypoint=/opt/weighbridge/bin/python",
-        image.ref, "-c", probe,
-    )  # fmt: skip
+    out = image.python(probe)
     no_pip, no_package_tools, no_docs, compiled = out.split()
     assert no_pip == "True", "pip is in the runtime image"
     assert no_package_tools == "True", "apt or pip is in the runtime image"
@@ -147,10 +144,7 @@ def test_sbom_lists_what_the_image_holds(image: Image) -> None:
         "import importlib.metadata as m, json;"
         "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
     )
-    out = image.podman(
-        "run", "--rm", "--network=none", "--read-only", "--entrypoint=/opt/weighbridge/bin/python",
-        image.ref, "-c", probe,
-    )  # fmt: skip
+    out = image.python(probe)
     installed = {k.lower().replace("_", "-"): v for k, v in json.loads(out).items()}
     installed.pop("weighbridge")
     assert installed == listed
