@@ -18,9 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from devtools.demo import example_path
+from devtools.demo import example_path, yaml_objects
 from devtools.localcluster import ControlPlane, ManagedProcess, binaries_dir, free_port
 from extender.service.explain import render
 
@@ -42,20 +40,11 @@ extenders:
 """
 
 
-def _objects(path: Path) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    for doc in yaml.safe_load_all(path.read_text()):
-        if doc is None:
-            continue
-        items.extend(doc["items"] if doc.get("kind") == "List" else [doc])
-    return items
-
-
 def _create_example_cluster(plane: ControlPlane) -> int:
     """HostAggregates and Nodes of the bundled example (its pods are left out)."""
     plane.install_crds()
     nodes = 0
-    for obj in _objects(example_path("cluster.yaml")):
+    for obj in yaml_objects(example_path("cluster.yaml")):
         if obj["kind"] == "HostAggregate":
             plane.request("POST", "/apis/weighbridge.io/v1alpha1/hostaggregates", obj)
         elif obj["kind"] == "Node":
@@ -126,7 +115,7 @@ def _ready(url: str) -> bool:
 def _play(plane: ControlPlane, url: str) -> None:
     """Apply the example pods, let kube-scheduler place them, and say where and why."""
     namespaces = set()
-    pods = [p for p in _objects(example_path("pods.yaml")) if p["kind"] == "Pod"]
+    pods = [p for p in yaml_objects(example_path("pods.yaml")) if p["kind"] == "Pod"]
     for pod in pods:
         ns = pod["metadata"]["namespace"]
         if ns not in namespaces:

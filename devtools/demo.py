@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import msgspec
+import yaml
 from aiohttp import web
 
 from extender.cache.snapshot import load_snapshot, read_objects
@@ -28,6 +29,16 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 def example_path(name: str) -> Path:
     return EXAMPLES / name
+
+
+def yaml_objects(path: Path) -> list[dict[str, Any]]:
+    """The objects of a YAML file as written: its documents, with Lists flattened."""
+    found: list[dict[str, Any]] = []
+    for doc in yaml.safe_load_all(path.read_text()):
+        if doc is None:
+            continue
+        found.extend(doc["items"] if doc.get("kind") == "List" else [doc])
+    return found
 
 
 async def _post(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> Any:

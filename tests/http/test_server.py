@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from devtools.demo import yaml_objects
 from devtools.localcluster import free_port
 from tests import REPO, weighbridge_command
 
@@ -28,18 +28,9 @@ MAX_BODY = 512 * 1024
 FILTER_KEYS = {"Nodes", "NodeNames", "FailedNodes", "FailedAndUnresolvableNodes", "Error"}
 
 
-def _objects(path: Path) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    for doc in yaml.safe_load_all(path.read_text()):
-        if doc is None:
-            continue
-        found.extend(doc["items"] if doc.get("kind") == "List" else [doc])
-    return found
-
-
-NODES = [o for o in _objects(CLUSTER) if o["kind"] == "Node"]
+NODES = [o for o in yaml_objects(CLUSTER) if o["kind"] == "Node"]
 NAMES = [n["metadata"]["name"] for n in NODES]
-PODS_BY_NAME = {o["metadata"]["name"]: o for o in _objects(PODS) if o["kind"] == "Pod"}
+PODS_BY_NAME = {o["metadata"]["name"]: o for o in yaml_objects(PODS) if o["kind"] == "Pod"}
 
 
 class Server:
