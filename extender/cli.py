@@ -11,7 +11,8 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -135,25 +136,35 @@ def _warn_if_unauthenticated(tls: ServerTLS | None, host: str, port: int) -> Non
     )
 
 
-async def _serve_live(config: Config, args: argparse.Namespace, tls: ServerTLS | None) -> None:
-    """Serve from a cache fed by list+watch; ready once every informer has listed."""
-    api = KubeApi(load_configuration(args.kubeconfig))
+@asynccontextmanager
+async def _live_cache(
+    config: Config, kubeconfig: str | None
+) -> AsyncIterator[tuple[KubeApi, ClusterState, LiveCache]]:
+    """A cache fed by list+watch from the cluster for the block: started, then stopped with
+    its API client."""
+    api = KubeApi(load_configuration(kubeconfig))
     state = ClusterState(config.options)
     cache = LiveCache(api, state)
-    binder = Binder(
-        api,
-        state,
-        config.bind.assume_seconds,
-        BindBarrier(config.bind.wait_for_binds_seconds),
-    )
-    extender = build_extender(state, config, cache.not_ready, binder)
-    _warn_if_unauthenticated(tls, args.host, args.port)
     cache.start()
     try:
-        await _serve(extender, config.server, args.host, args.port, tls)
+        yield api, state, cache
     finally:
         await cache.stop()
         await api.close()
+
+
+async def _serve_live(config: Config, args: argparse.Namespace, tls: ServerTLS | None) -> None:
+    """Serve from a cache fed by list+watch; ready once every informer has listed."""
+    async with _live_cache(config, args.kubeconfig) as (api, state, cache):
+        binder = Binder(
+            api,
+            state,
+            config.bind.assume_seconds,
+            BindBarrier(config.bind.wait_for_binds_seconds),
+        )
+        extender = build_extender(state, config, cache.not_ready, binder)
+        _warn_if_unauthenticated(tls, args.host, args.port)
+        await _serve(extender, config.server, args.host, args.port, tls)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -188,19 +199,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 async def _list_cluster(config: Config, kubeconfig: str | None) -> ClusterState:
     """The cluster as one LIST of every kind shows it (no watch kept)."""
-    api = KubeApi(load_configuration(kubeconfig))
-    state = ClusterState(config.options)
-    cache = LiveCache(api, state)
-    cache.start()
-    try:
+    async with _live_cache(config, kubeconfig) as (_, state, cache):
         deadline = time.monotonic() + LIST_TIMEOUT_SECONDS
         while (missing := cache.not_ready()) is not None:
             if time.monotonic() > deadline:
                 raise WeighbridgeError(f"no full list in {LIST_TIMEOUT_SECONDS:g} s: {missing}")
             await asyncio.sleep(0.1)
-    finally:
-        await cache.stop()
-        await api.close()
     return state
 
 
