@@ -133,16 +133,23 @@ def _compile(query: list[Any]) -> Evaluator:
     return run
 
 
+def _bounded(text: str) -> None:
+    """Refuse a query's JSON past MAX_QUERY_BYTES or MAX_QUERY_DEPTH: checked on the text as
+    written (before it is parsed) and as compiled (a list query, or the written one spelled
+    out again)."""
+    if len(text) > MAX_QUERY_BYTES:
+        raise AnnotationError(HINTS, f"query: {len(text)} bytes; at most {MAX_QUERY_BYTES}")
+    if json_depth(text) > MAX_QUERY_DEPTH:
+        raise AnnotationError(HINTS, f"query: nested deeper than {MAX_QUERY_DEPTH} levels")
+
+
 def compile_query(spec: RequestSpec) -> tuple[Evaluator, str] | None:
     """The pod's query, checked and compiled once per request; None when there is none."""
     raw = spec.scheduler_hints.get("query")
     if not raw:
         return None
     if isinstance(raw, str):
-        if len(raw) > MAX_QUERY_BYTES:
-            raise AnnotationError(HINTS, f"query: {len(raw)} bytes; at most {MAX_QUERY_BYTES}")
-        if json_depth(raw) > MAX_QUERY_DEPTH:
-            raise AnnotationError(HINTS, f"query: nested deeper than {MAX_QUERY_DEPTH} levels")
+        _bounded(raw)
         try:
             query = json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -157,10 +164,7 @@ def compile_query(spec: RequestSpec) -> tuple[Evaluator, str] | None:
             f'query must be a JSON list like [">=", "$free_ram_mb", 1024], got {raw!r:.200}',
         )
     text = json.dumps(query)
-    if len(text) > MAX_QUERY_BYTES:
-        raise AnnotationError(HINTS, f"query: {len(text)} bytes; at most {MAX_QUERY_BYTES}")
-    if json_depth(text) > MAX_QUERY_DEPTH:
-        raise AnnotationError(HINTS, f"query: nested deeper than {MAX_QUERY_DEPTH} levels")
+    _bounded(text)
     return _compile(query), text
 
 
