@@ -18,6 +18,7 @@ from aiohttp import web
 
 from extender.cache.snapshot import load_snapshot, read_objects
 from extender.http.server import make_app
+from extender.http.server import runner as served
 from extender.kube.objects import Pod
 from extender.service.config import load_config
 from extender.service.explain import render
@@ -98,7 +99,7 @@ async def _demo(port: int, config_path: str | None) -> None:
     state = load_snapshot([cluster], config.options)
     pods = [o for o in read_objects([example_path("pods.yaml")]) if isinstance(o, Pod)]
     extender = Extender(state, config.scheduler())
-    runner = web.AppRunner(make_app(extender, config.server), access_log=None)
+    runner = served(make_app(extender, config.server), config.server)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()

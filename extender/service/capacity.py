@@ -219,7 +219,7 @@ def count(
         table.add_pod(name, copy.as_instance())
         headroom.placed.append(name)
         host = table.hosts[row]
-        headroom.zones.update(host.availability_zones or (default_zone,))
+        headroom.zones.update(table.zone_sets[table.zone_code[row]] or (default_zone,))
         headroom.aggregates.update(a.name for a in host.aggregates)
         if group is not None:
             group.members.add(copy.uid)
