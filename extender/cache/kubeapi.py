@@ -31,6 +31,18 @@ class ApiError(WeighbridgeError):
         self.message = message
 
 
+class ApiUnreachable(ApiError):
+    """The request got no answer: refused, dropped, reset or timed out.
+
+    A subclass of ApiError (status 0) so that every caller handling API failures handles
+    this one too; the write may or may not have happened.
+    """
+
+    def __init__(self, method: str, path: str, exc: BaseException) -> None:
+        why = str(exc) or type(exc).__name__
+        super().__init__(method, path, 0, f"cannot reach the API server: {why}")
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
     """Where a kind lives in the API."""
@@ -117,29 +129,44 @@ class KubeApi:
             await self._session.close()
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> bytes:
-        async with self.session.get(
-            self.base + path,
-            params=params,
-            headers=self._headers(),
-            timeout=aiohttp.ClientTimeout(total=120),
-        ) as response:
-            body = await response.read()
-            if response.status != 200:
-                raise ApiError("GET", path, response.status, _message(body))
-            return body
+        return await self._request("GET", path, params=params, timeout=120)
 
     async def post(self, path: str, body: dict[str, Any]) -> bytes:
-        headers = {**self._headers(), "Content-Type": "application/json"}
-        async with self.session.post(
-            self.base + path,
-            data=json.dumps(body),
-            headers=headers,
-            timeout=aiohttp.ClientTimeout(total=30),
-        ) as response:
-            data = await response.read()
-            if response.status not in (200, 201):
-                raise ApiError("POST", path, response.status, _message(data))
-            return data
+        return await self._request("POST", path, body=body)
+
+    async def put(self, path: str, body: dict[str, Any]) -> bytes:
+        return await self._request("PUT", path, body=body)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        timeout: float = 30,
+    ) -> bytes:
+        """One call; any answer but 200/201 is an ApiError, no answer an ApiUnreachable."""
+        headers = self._headers()
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body)
+        try:
+            async with self.session.request(
+                method,
+                self.base + path,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+            ) as response:
+                answer = await response.read()
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise ApiUnreachable(method, path, exc) from None
+        if response.status not in (200, 201):
+            raise ApiError(method, path, response.status, _message(answer))
+        return answer
 
     async def stream(
         self, path: str, params: dict[str, str], timeout: float

@@ -119,8 +119,6 @@ class Binder:
             if bound_to is None or bound_to.group(1) != args.Node:
                 return self._failed(uid, args, str(exc))
             outcome = "already_bound"
-        except OSError as exc:
-            return self._failed(uid, args, f"cannot reach the API server: {exc}")
         finally:
             telemetry.BIND_SECONDS.observe(time.perf_counter() - start)
         telemetry.BINDS.labels(outcome).inc()
