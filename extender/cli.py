@@ -7,11 +7,13 @@ import asyncio
 import importlib
 import json
 import logging
+import os
 import signal
+import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
@@ -30,14 +32,17 @@ from extender.kube.objects import Pod
 from extender.service.binding import BindBarrier, Binder
 from extender.service.capacity import Capacity
 from extender.service.capacity import render as render_capacity
-from extender.service.config import Config, ServerSettings, load_config
+from extender.service.config import Config, LeaderSettings, ServerSettings, load_config
 from extender.service.explain import render, report
 from extender.service.extender import Extender, Readiness, always_ready
+from extender.service.leader import Endpoint, LeaderElector
 
 log = logging.getLogger("weighbridge")
 
 #: how long `capacity --kubeconfig` waits for the first list of every kind
 LIST_TIMEOUT_SECONDS = 60.0
+
+SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 
 def build_extender(
@@ -45,10 +50,11 @@ def build_extender(
     config: Config,
     readiness: Readiness = always_ready,
     binder: Binder | None = None,
+    active: Readiness = always_ready,
 ) -> Extender:
     scheduler = config.scheduler()
     headroom = Capacity(state, scheduler, config.capacity, config.options.default_availability_zone)
-    return Extender(state, scheduler, readiness, binder, headroom)
+    return Extender(state, scheduler, readiness, binder, headroom, active)
 
 
 def read_pods(path: str) -> list[Pod]:
@@ -64,11 +70,13 @@ async def _serve(
     host: str,
     port: int,
     tls: ServerTLS | None,
+    on_stop: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then stop gracefully: report not ready for
     `shutdown_delay_seconds` while still answering (the Service needs that long to stop
     routing kube-scheduler here), stop listening, and finish the calls in flight. With TLS,
-    the certificate files are watched for the whole time (ServerTLS.watch)."""
+    the certificate files are watched for the whole time (ServerTLS.watch). `on_stop` runs
+    first thing on the signal (the active replica hands its Lease over)."""
     app = make_app(extender, settings, client_auth=tls is not None and tls.client_auth)
     served = runner(app, settings)
     await served.setup()
@@ -84,6 +92,8 @@ async def _serve(
     delay = settings.shutdown_delay_seconds
     try:
         await stopping.wait()
+        if on_stop is not None:
+            await on_stop()
         log.info("stopping: not ready, still answering", extra={"delay_s": delay})
         await asyncio.sleep(delay)
     finally:
@@ -162,9 +172,67 @@ async def _serve_live(config: Config, args: argparse.Namespace, tls: ServerTLS |
             config.bind.assume_seconds,
             BindBarrier(config.bind.wait_for_binds_seconds),
         )
-        extender = build_extender(state, config, cache.not_ready, binder)
+        elector = _elector(config.leader, api, cache, args.port)
+        active = always_ready if elector is None else elector.why_not_active
+        extender = build_extender(state, config, cache.not_ready, binder, active)
         _warn_if_unauthenticated(tls, args.host, args.port)
-        await _serve(extender, config.server, args.host, args.port, tls)
+        if elector is None:
+            telemetry.LEADER.set(1)  # the only replica: it always answers
+            await _serve(extender, config.server, args.host, args.port, tls)
+            return
+        electing = asyncio.create_task(_elect_when_synced(elector, cache))
+        try:
+            await _serve(extender, config.server, args.host, args.port, tls, elector.release)
+        finally:
+            electing.cancel()
+
+
+def _elector(
+    settings: LeaderSettings, api: KubeApi, cache: LiveCache, port: int
+) -> LeaderElector | None:
+    """The Lease this replica competes for, with its identity and endpoint resolved from
+    the pod's environment (the chart sets POD_NAME, POD_NAMESPACE, POD_IP)."""
+    if not settings.enabled:
+        return None
+    namespace = settings.namespace or os.environ.get("POD_NAMESPACE") or _own_namespace()
+    identity = settings.identity or os.environ.get("POD_NAME") or socket.gethostname()
+    endpoint = None
+    if settings.service:
+        address = settings.address or os.environ.get("POD_IP", "")
+        if not address:
+            raise WeighbridgeError(
+                "leader.service is set, but neither leader.address nor $POD_IP says which "
+                "address to publish"
+            )
+        endpoint = Endpoint(settings.service, address, port, settings.port_name)
+    catch_up = min(settings.catch_up_seconds, settings.renew_deadline_seconds / 2)
+    return LeaderElector(
+        api,
+        namespace,
+        settings.lease_name,
+        identity,
+        lease_seconds=settings.lease_seconds,
+        renew_deadline_seconds=settings.renew_deadline_seconds,
+        retry_seconds=settings.retry_seconds,
+        catch_up=lambda: cache.caught_up(catch_up),
+        endpoint=endpoint,
+    )
+
+
+def _own_namespace() -> str:
+    """The ServiceAccount's namespace in a pod; `default` elsewhere."""
+    try:
+        return Path(SERVICE_ACCOUNT_NAMESPACE).read_text().strip() or "default"
+    except OSError:
+        return "default"
+
+
+async def _elect_when_synced(elector: LeaderElector, cache: LiveCache) -> None:
+    """Compete for the Lease only with a synced cache: a replica that could not answer
+    must not hold it."""
+    while cache.not_ready() is not None:
+        await asyncio.sleep(0.2)
+    await elector.run()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -178,6 +246,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "cache loaded from snapshot",
         extra={"nodes": extender.state.node_count, "pods": extender.state.pod_count},
     )
+    telemetry.LEADER.set(1)
     # uvloop: about 50 us less per call than asyncio's own loop, measured by bench/bench.py
     uvloop.run(_serve(extender, config.server, args.host, args.port, tls))
     return 0

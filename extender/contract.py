@@ -70,3 +70,7 @@ CPU = "cpu"
 MEMORY = "memory"
 EPHEMERAL = "ephemeral-storage"
 PODS = "pods"
+
+#: The EndpointSlice the active replica writes for the Service says it manages it, so
+#: that Kubernetes' own EndpointSlice controller leaves it alone.
+LEADER_ENDPOINTS_MANAGER = "leader." + PREFIX.rstrip("/")

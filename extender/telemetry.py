@@ -79,6 +79,18 @@ ASSUMPTIONS_EXPIRED = Counter(
     "weighbridge_assumptions_expired",
     "Assumed placements dropped because the pod never showed up bound",
 )
+LEADER = Gauge(
+    "weighbridge_leader",
+    "1 while this replica is the active one (holds the Lease, caught up): it answers the verbs",
+)
+LEADER_ACQUISITIONS = Counter(
+    "weighbridge_leader_acquisitions",
+    "Times this replica became the active one (a failover, a hand-over or the first start)",
+)
+LEADER_FAILOVER_SECONDS = Gauge(
+    "weighbridge_leader_last_failover_seconds",
+    "At this replica's last acquisition: from the last Lease renewal it saw to answering",
+)
 PREEMPTION_DECISIONS = Counter(
     "weighbridge_preemption_decisions",
     "Preemption candidate nodes, by outcome (kept, trimmed, dropped)",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -259,9 +260,10 @@ class LiveCache:
         pods = Handlers(
             s.upsert_pod, lambda p: s.delete_pod(pod_uid(p)), s.pod_keys, pod_uid, s.delete_pod
         )
+        self.pods = Informer(api, PODS, Pod, pods)
         self.informers: list[Informer[Any]] = [
             Informer(api, NODES, Node, Handlers.by_name(s.upsert_node, s.delete_node, s.node_keys)),
-            Informer(api, PODS, Pod, pods),
+            self.pods,
             _optional(
                 api,
                 HOST_AGGREGATES,
@@ -300,8 +302,27 @@ class LiveCache:
                 telemetry.ASSUMPTIONS_EXPIRED.inc(expired)
             telemetry.ASSUMED_PODS.set(len(self.state.assumed))
 
+    async def caught_up(self, timeout: float) -> bool:
+        """Wait until the pod watch has delivered every write the API server had made when
+        called (a consistent read gives that resource version; etcd's versions are ordered
+        integers). False when it did not within `timeout`: a quiet pod watch only moves on
+        at the next event or bookmark."""
+        body = await self.api.get(PODS.path, {"limit": "1"})
+        target = _version_number(msgspec.json.decode(body, type=_Version).metadata.resource_version)
+        deadline = time.monotonic() + timeout
+        while _version_number(self.pods.resource_version) < target:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+
+
+def _version_number(version: str) -> int:
+    """A resource version as the integer etcd makes it; -1 when it is not one."""
+    return int(version) if version.isdigit() else -1

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from extender.cache.retries import FailureLog
-from extender.contract import AGGREGATE_LABEL_PREFIX, AVAILABILITY_ZONE_KEY, SERVER_GROUP_LABEL
+from extender.contract import AGGREGATE_LABEL_PREFIX, SERVER_GROUP_LABEL
 from extender.kube.objects import HostAggregate, Node, NodeResourceTopology, Pod
 from extender.kube.pods import pod_is_terminal, pod_uid
 from extender.model.hoststate import (
@@ -153,11 +153,12 @@ class ClusterState:
             self._forget_aggregate_if_unused(name)
 
     def _set_metadata(self, agg: Aggregate, metadata: dict[str, str]) -> None:
-        """Members share the metadata, so a change is O(1), except a zone change: the
-        table keeps each row's zones, so the members' rows are written again."""
-        moved = agg.metadata.get(AVAILABILITY_ZONE_KEY) != metadata.get(AVAILABILITY_ZONE_KEY)
+        """Members share the metadata, so the change itself is O(1); the members' rows are
+        written again when it changed (their zones, and the table's stamps that tell a
+        weighing kept between a pod's filter and prioritize calls that it is stale)."""
+        changed = agg.metadata != metadata
         agg.metadata = metadata
-        if moved:
+        if changed:
             self.table.aggregate_changed(agg.hosts)
 
     def _forget_aggregate_if_unused(self, name: str) -> None:
@@ -195,11 +196,16 @@ class ClusterState:
         self._place(uid, node, pod_info(pod))
 
     def assume(self, uid: str, node: str, info: PodInfo, until: float) -> None:
-        """Nova's consume_from_request: count a pod we bound before the watch shows it."""
+        """Nova's consume_from_request: count a pod on the node we are binding it to,
+        before the Binding is even created, so no other pod is weighed against that room."""
         self._place(uid, node, info)
         self.assumed[uid] = until
-        self.failures.record_success(uid, node)
-        self._sync_failed_builds({node})
+
+    def release(self, uid: str, info: PodInfo) -> None:
+        """An assumption whose Binding failed: the pod is pending again, nowhere counted."""
+        if uid in self.assumed:
+            self.delete_pod(uid)
+            self.expect(info)
 
     def expire_assumptions(self, now: float | None = None) -> int:
         """Drop assumptions never confirmed by the watch; returns how many."""
@@ -278,6 +284,11 @@ class ClusterState:
         return InstanceGroup(name, [], set(members), set(counts), dict(counts))
 
     # -- failed binds ----------------------------------------------------------------------
+
+    def bind_succeeded(self, uid: str, node: str) -> None:
+        """Nova's compute resets failed_builds after a successful build."""
+        self.failures.record_success(uid, node)
+        self._sync_failed_builds({node})
 
     def bind_failed(self, uid: str, node: str) -> None:
         """RetryFilter will skip `node` for this pod; BuildFailureWeigher counts it."""

@@ -87,6 +87,65 @@ class BindSettings(Settings):
     )
 
 
+class LeaderSettings(Settings):
+    """One active replica at a time (docs/replicas.md): a Lease, as kube-scheduler's own."""
+
+    enabled: bool = Field(
+        False,
+        description="Elect one active replica through a coordination.k8s.io Lease; the "
+        "others keep their caches synced and answer every pod with no node until they "
+        "take over. Needed whenever more than one replica runs.",
+    )
+    lease_name: str = Field("weighbridge", min_length=1, description="The Lease's name.")
+    namespace: str = Field(
+        "",
+        description="Namespace of the Lease and the EndpointSlice; empty: $POD_NAMESPACE, "
+        "else the ServiceAccount's namespace, else default.",
+    )
+    identity: str = Field(
+        "", description="This replica's name in the Lease; empty: $POD_NAME, else the host name."
+    )
+    lease_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="A standby takes the Lease once it has seen no renewal for this long "
+        "(kube-scheduler's default): the longest a dead active replica is waited for.",
+    )
+    renew_deadline_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="The active replica stops answering by itself when it could not renew "
+        "for this long, so it is silent before a standby may take over.",
+    )
+    retry_seconds: float = Field(
+        2.0, gt=0, description="How often the Lease is renewed, or tried for by a standby."
+    )
+    catch_up_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="A new active replica first waits, up to this long, until its pod watch "
+        "has caught up with the API server, so it sees the Bindings its predecessor made.",
+    )
+    service: str = Field(
+        "",
+        description="Publish the active replica as the only endpoint of this selector-less "
+        "Service (an EndpointSlice written on each take-over); empty: publish nothing.",
+    )
+    address: str = Field("", description="The address published for the Service; empty: $POD_IP.")
+    port_name: str = Field(
+        "http", min_length=1, description="The Service port's name (http or https)."
+    )
+
+    @model_validator(mode="after")
+    def _timeline(self) -> LeaderSettings:
+        if not self.retry_seconds < self.renew_deadline_seconds < self.lease_seconds:
+            raise ValueError(
+                "need retry_seconds < renew_deadline_seconds < lease_seconds, or the active "
+                "replica could still answer after a standby took over"
+            )
+        return self
+
+
 class CapacitySettings(Settings):
     """Headroom: how many more pods of named shapes fit (docs/capacity.md)."""
 
@@ -150,6 +209,9 @@ class Config(Settings):
     bind: BindSettings = Field(default_factory=BindSettings, description="The bind verb.")
     capacity: CapacitySettings = Field(
         default_factory=CapacitySettings, description="Headroom counts."
+    )
+    leader: LeaderSettings = Field(
+        default_factory=LeaderSettings, description="Leader election among replicas."
     )
 
     def scheduler(self) -> Scheduler:

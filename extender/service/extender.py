@@ -11,10 +11,12 @@ shows in the pod's FailedScheduling event.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from extender import telemetry
+from extender.cache.kubeapi import ApiError
 from extender.cache.state import ClusterState
 from extender.engine.scheduler import FilterResult, Scheduler, Weighing
 from extender.errors import AnnotationError, NotSyncedError, ObjectError, WireError
@@ -49,11 +51,17 @@ def always_ready() -> str | None:
     return None
 
 
+SPECS_KEPT = 4096
+"""Request specs of recently filtered pods kept for their bind's check (the rest are read
+from the API again)."""
+
+
 class Extender:
     """filter, prioritize, bind, preempt and explain for one cluster view and configuration.
 
     `binder` is given where there is a live cluster to bind in; without it the bind verb is
-    not served and filter calls never wait.
+    not served and filter calls never wait. `active` is None while this replica may answer
+    (docs/replicas.md); a standby answers every pod with no node and binds nothing.
     """
 
     def __init__(
@@ -63,13 +71,16 @@ class Extender:
         readiness: Readiness = always_ready,
         binder: Binder | None = None,
         headroom: Capacity | None = None,
+        active: Readiness = always_ready,
     ) -> None:
         self.state = state
         self.scheduler = scheduler
         self.readiness = readiness
         self.binder = binder
         self.headroom = headroom or Capacity(state, scheduler)
+        self.active = active
         self.decisions = DecisionLog()
+        self._specs: OrderedDict[str, RequestSpec] = OrderedDict()
 
     def request_spec(self, pod: Pod) -> RequestSpec:
         return build_request_spec(
@@ -84,13 +95,17 @@ class Extender:
         missing = self.readiness()
         if missing is not None:
             return ExtenderFilterResult(Error=f"weighbridge: not ready: {missing}")
+        standby = self.active()
+        if standby is not None:
+            return _answer(args, names, [], {}, dict.fromkeys(names, f"weighbridge: {standby}"))
         if self.binder is None:
             return self._filter(args, pod, names)
         uid = pod_uid(pod)
-        await self.binder.barrier.wait(uid)
+        scheduler = pod.spec.scheduler_name
+        await self.binder.barrier.wait(uid, scheduler)
         result = self._filter(args, pod, names)
         if result.NodeNames or (result.Nodes is not None and result.Nodes.items):
-            self.binder.barrier.filtered(uid)
+            self.binder.barrier.filtered(uid, scheduler)
         return result
 
     def _filter(self, args: ExtenderArgs, pod: Pod, names: list[str]) -> ExtenderFilterResult:
@@ -101,6 +116,7 @@ class Extender:
             self.decisions.filtered(pod_uid(pod), pod_name(pod), len(names), reason)
             return _answer(args, names, [], {}, dict.fromkeys(names, reason))
         self.state.expect(spec.as_instance())
+        self._remember(spec)
         table = self.state.table
         rows, unknown = table.rows(names)
         result = self.scheduler.filter(table, rows, spec)
@@ -121,6 +137,8 @@ class Extender:
             spec = self.request_spec(pod)
         except (AnnotationError, ObjectError):
             return [HostPriority(n, 0) for n in names]
+        if self.active() is not None:
+            return [HostPriority(n, 0) for n in names]
         table = self.state.table
         rows, _ = table.rows(names)
         weighing = self.scheduler.weigh(table, rows, spec)
@@ -132,11 +150,54 @@ class Extender:
         return list(map(HostPriority, hosts, scores))
 
     async def bind(self, args: ExtenderBindingArgs) -> ExtenderBindingResult:
-        if self.binder is None:
+        """Nova's claim: bind only where the filters still pass the pod, on this replica's
+        view with every assumption in it; every failure is a bind error, never a 500."""
+        binder = self.binder
+        if binder is None:
             raise WireError("this extender does not bind: it serves a snapshot, not a cluster")
-        result = await self.binder.bind(args)
-        self.decisions.bound(binding_uid(args), args.Node, result.Error)
+        uid = binding_uid(args)
+        standby = self.active()
+        if standby is not None:
+            result = ExtenderBindingResult(Error=f"weighbridge: not bound: {standby}")
+        elif args.Node not in self.state.table.index:
+            result = binder.failed(args, "no such node in this extender's cache")
+        else:
+            spec = self._specs.get(uid)
+            if spec is None:
+                try:
+                    spec = self.request_spec(await binder.read_pod(args.PodNamespace, args.PodName))
+                except (ApiError, AnnotationError, ObjectError) as exc:
+                    spec = None
+                    result = binder.failed(args, f"cannot read the pod: {exc}")
+            if spec is not None:
+                refusal = self._refusal(args.Node, spec)
+                if refusal is None:
+                    result = await binder.bind(args, spec.as_instance())
+                else:
+                    result = binder.failed(args, refusal)
+        self.decisions.bound(uid, args.Node, result.Error)
         return result
+
+    def _remember(self, spec: RequestSpec) -> None:
+        specs = self._specs
+        specs[spec.uid] = spec
+        specs.move_to_end(spec.uid)
+        if len(specs) > SPECS_KEPT:
+            specs.popitem(last=False)
+
+    def _refusal(self, node: str, spec: RequestSpec) -> str | None:
+        """Why the filters now reject `node` for this pod (None: they pass it). A pod the
+        watch already shows on that node is not checked again."""
+        placement = self.state.placements.get(spec.uid)
+        if placement is not None and placement.node == node:
+            return None
+        table = self.state.table
+        rows, _ = table.rows([node])
+        result = self.scheduler.filter(table, rows, spec)
+        if len(result.passed):
+            return None
+        reasons = {**result.failed, **result.unresolvable}
+        return reasons.get(node, "rejected by the filters")
 
     def preempt(self, args: ExtenderPreemptionArgs, pod: Pod) -> ExtenderPreemptionResult:
         """Keep only candidate nodes our filters accept once their victims are gone.
@@ -146,6 +207,8 @@ class Extender:
         chose the fewest its own plugins need, and evicting fewer could leave the node
         infeasible for them.
         """
+        if self.active() is not None:
+            return ExtenderPreemptionResult({})
         try:
             spec = self.request_spec(pod)
         except (AnnotationError, ObjectError):

@@ -124,9 +124,39 @@ def test_extender_deployment_defaults() -> None:
     pdb = find(docs, "PodDisruptionBudget")
     assert pdb["spec"]["minAvailable"] == 1
     assert pdb["spec"]["selector"]["matchLabels"] == spec["selector"]["matchLabels"]
-    service = find(docs, "Service")
-    assert service["spec"]["selector"] == spec["selector"]["matchLabels"]
+    service = find(docs, "Service", "weighbridge")
+    assert "selector" not in service["spec"]  # the active replica publishes its endpoint
+    replicas = find(docs, "Service", "-replicas")
+    assert replicas["spec"]["selector"] == spec["selector"]["matchLabels"]
     assert not [d for d in docs if "-scheduler" in d["metadata"]["name"]]
+
+
+def test_leader_election_names_one_lease_and_endpoint_and_grants_only_those() -> None:
+    docs = render()
+    config = yaml.safe_load(find(docs, "ConfigMap", "weighbridge")["data"]["config.yaml"])
+    assert config["leader"] == {
+        "enabled": True,
+        "lease_name": "weighbridge",
+        "service": "weighbridge",
+        "port_name": "http",
+    }
+    env = find(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {e["name"] for e in env} >= {"POD_NAME", "POD_NAMESPACE", "POD_IP"}
+    assert _flat_rules(find(docs, "Role")["rules"]) == {
+        ("coordination.k8s.io", "leases", "create"),
+        ("coordination.k8s.io", "leases", "get"),
+        ("coordination.k8s.io", "leases", "update"),
+        ("discovery.k8s.io", "endpointslices", "create"),
+        ("discovery.k8s.io", "endpointslices", "update"),
+    }
+    names = {n for rule in find(docs, "Role")["rules"] for n in rule.get("resourceNames", [])}
+    assert names == {"weighbridge", "weighbridge-active"}
+    off = render({"leaderElection": {"enabled": False}, "replicaCount": 1})
+    assert "leader" not in yaml.safe_load(
+        find(off, "ConfigMap", "weighbridge")["data"]["config.yaml"]
+    )
+    assert find(off, "Service", "weighbridge")["spec"]["selector"]
+    assert not [d for d in off if d["kind"] == "Role"]
 
 
 def test_one_replica_gets_no_disruption_budget() -> None:
@@ -355,8 +385,11 @@ def test_monitoring_objects_carry_the_shared_rules_and_dashboard() -> None:
     assert rules == yaml.safe_load((CHART / "files" / "alerts.yaml").read_text())
     monitor = find(docs, "ServiceMonitor")
     assert monitor["spec"]["jobLabel"] == "app.kubernetes.io/name"
-    service = find(docs, "Service")
+    service = find(docs, "Service", "-replicas")
     assert service["metadata"]["labels"]["app.kubernetes.io/name"] == "weighbridge"
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
     assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
     dashboard = find(docs, "ConfigMap", "-dashboard")["data"]["weighbridge-dashboard.json"]
     assert dashboard == (CHART / "files" / "dashboard.json").read_text()

@@ -63,6 +63,7 @@ def test_alerts_cover_what_operators_need() -> None:
     names = {rule["alert"] for rule in alert_rules()}
     assert {
         "WeighbridgeDown",
+        "WeighbridgeNoActiveReplica",
         "WeighbridgeHighLatency",
         "WeighbridgeErrors",
         "WeighbridgeCacheNotSynced",
@@ -153,6 +154,27 @@ CASES: list[tuple[str, dict[str, str], str, dict[str, str] | None, str]] = [
         {
             _series("up", instance="a"): "0x10",
             _series("up", instance="b"): "1x10",
+        },
+        "5m",
+        None,
+        "",
+    ),
+    (
+        "WeighbridgeNoActiveReplica",
+        {
+            _series("weighbridge_leader", instance="a"): "0x10",
+            _series("weighbridge_leader", instance="b"): "0x10",
+        },
+        "5m",
+        {},
+        "",
+    ),
+    (
+        # a failover: a few seconds without an active replica do not page anyone
+        "WeighbridgeNoActiveReplica",
+        {
+            _series("weighbridge_leader", instance="a"): "1 1 0x8",
+            _series("weighbridge_leader", instance="b"): "0 0 0 1x7",
         },
         "5m",
         None,

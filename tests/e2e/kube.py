@@ -178,10 +178,13 @@ def events_for(plane: ControlPlane, namespace: str, name: str) -> list[str]:
 class Weighbridge:
     """`weighbridge serve` against the control plane, as a real process on a free port."""
 
-    def __init__(self, kubeconfig: Path, config: dict[str, Any], work: Path) -> None:
+    def __init__(
+        self, kubeconfig: Path, config: dict[str, Any], work: Path, host: str = "127.0.0.1"
+    ) -> None:
         self.kubeconfig = kubeconfig
+        self.address = host
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         work.mkdir(parents=True, exist_ok=True)
         self.config_path = work / "weighbridge.yaml"
         # Tests stop their extenders at once; the drain on SIGTERM has its own HTTP test.
@@ -209,7 +212,7 @@ class Weighbridge:
                 "--config",
                 str(self.config_path),
                 "--host",
-                "127.0.0.1",
+                self.address,
                 "--port",
                 str(self.port),
                 *self.serve_args,

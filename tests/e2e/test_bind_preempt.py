@@ -7,7 +7,6 @@ nodes within bounds: kube-scheduler's NodeResourcesFit would let pods through.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 
 from devtools.localcluster import ControlPlane
 
+from .burst import FITS, LIMIT_MIB, RATIO, burst
 from .kube import (
     Weighbridge,
     create_pod,
@@ -23,7 +23,6 @@ from .kube import (
     get_pod,
     group_labels,
     make_node,
-    pods_in,
     priority_class,
     scheduler_config,
     scheduler_running,
@@ -38,16 +37,6 @@ CONFIG: dict[str, Any] = {
     "weighers": {"RAMWeigher": 1.0},
     "bind": {"assume_seconds": 30},
 }
-RATIO = "weighbridge.io/ram-allocation-ratio"
-BURST = 200
-
-
-def mib(quantity: str) -> int:
-    return (
-        int(quantity.removesuffix("Mi"))
-        if quantity.endswith("Mi")
-        else (int(quantity.removesuffix("Gi")) * 1024)
-    )
 
 
 @pytest.fixture
@@ -57,54 +46,15 @@ def fresh_wb(control_plane: ControlPlane, tmp_path: Path) -> Iterator[Weighbridg
         yield extender
 
 
-def burst(plane: ControlPlane, wb: Weighbridge, namespace: str, bind: bool) -> dict[str, Any]:
-    """Create BURST pods at once onto 5 nodes that RamFilter lets hold 8 x 1Gi each."""
-    labels = group_labels("burst")
-    nodes = [unique("b") for _ in range(5)]
-    for n in nodes:
-        make_node(plane, n, memory="16Gi", labels=labels, annotations={RATIO: "0.5"})
-    wb.wait_for_hosts(*nodes)
-    with scheduler_running(plane, scheduler_config(wb.url, bind=bind)):
-        for i in range(BURST):
-            create_pod(plane, namespace, f"p{i:03d}", memory="1Gi", selector=labels)
-        bound: dict[str, int] = {}
-
-        def settled() -> bool:
-            """Bound count unchanged for 5 s: kube-scheduler has placed all it will."""
-            now = sum(1 for p in pods_in(plane, namespace) if p["spec"].get("nodeName"))
-            bound.setdefault("last", -1)
-            if now != bound["last"]:
-                bound["last"], bound["since"] = now, int(time.monotonic())
-                return False
-            return time.monotonic() - bound["since"] >= 5
-
-        wait_for("the burst to settle", settled, 180)
-    per_node = {n: 0 for n in nodes}
-    pending = 0
-    for p in pods_in(plane, namespace):
-        node = p["spec"].get("nodeName")
-        if node:
-            per_node[node] += mib(p["spec"]["containers"][0]["resources"]["requests"]["memory"])
-        else:
-            pending += 1
-    return {"per_node_mib": per_node, "pending": pending, "bound": BURST - pending}
-
-
 def test_burst_with_the_bind_verb_never_exceeds_ram_filter(
     control_plane: ControlPlane, fresh_wb: Weighbridge, namespace: str
 ) -> None:
     wb = fresh_wb
-    result = burst(control_plane, wb, namespace, bind=True)
+    result = burst(control_plane, [wb], namespace, bind=True)
     print(f"\nburst with bind verb: {result}")
-    assert all(used <= 8192 for used in result["per_node_mib"].values()), result
-    assert result["bound"] == 40
-    messages = [
-        c.get("message", "")
-        for p in pods_in(control_plane, namespace)
-        if not p["spec"].get("nodeName")
-        for c in p.get("status", {}).get("conditions", [])
-    ]
-    assert any("RamFilter: requested 1024Mi" in m for m in messages)
+    assert result.over_limit == {}, result
+    assert result.bound == FITS and result.unexplained == []
+    assert any("RamFilter" in m for m in result.messages)
     wait_for("assumptions confirmed by the watch", lambda: wb.get("/hosts")["assumed"] == [])
 
 
@@ -112,10 +62,9 @@ def test_burst_without_the_bind_verb_for_comparison(
     control_plane: ControlPlane, fresh_wb: Weighbridge, namespace: str
 ) -> None:
     """Reported, not asserted: without bind, the cache lags kube-scheduler's choices."""
-    result = burst(control_plane, fresh_wb, namespace, bind=False)
-    over = {n: used for n, used in result["per_node_mib"].items() if used > 8192}
-    print(f"\nburst without bind verb: {result}; nodes over RamFilter's 8192Mi: {over}")
-    assert all(used <= 16384 for used in result["per_node_mib"].values())
+    result = burst(control_plane, [fresh_wb], namespace, bind=False)
+    print(f"\nburst without bind verb: {result}; nodes over RamFilter's limit: {result.over_limit}")
+    assert all(used <= 2 * LIMIT_MIB for used in result.per_node_mib.values())
 
 
 def test_bind_is_idempotent_and_consumes_at_once(

@@ -58,6 +58,17 @@ def pod_in(namespace: str, zone: str, name: str) -> dict[str, Any]:
     )
 
 
+def pods_marked_unschedulable(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        p
+        for p in pods
+        if any(
+            c.get("type") == "PodScheduled" and c.get("status") == "False"
+            for c in p.get("status", {}).get("conditions", [])
+        )
+    ]
+
+
 def test_capacity_count_is_what_kube_scheduler_places(
     control_plane: ControlPlane, capacity_wb: Weighbridge, namespace: str
 ) -> None:
@@ -81,8 +92,12 @@ def test_capacity_count_is_what_kube_scheduler_places(
         seen: dict[str, float] = {}
 
         def settled() -> bool:
-            """The bound count unchanged for 5 s."""
-            bound = sum(1 for p in pods_in(plane, namespace) if p["spec"].get("nodeName"))
+            """The bound count unchanged for 5 s, and every other pod tried at least once (a
+            slow first cycle must not pass for a settled one)."""
+            pods = pods_in(plane, namespace)
+            bound = sum(1 for p in pods if p["spec"].get("nodeName"))
+            if bound + len(pods_marked_unschedulable(pods)) < len(pods):
+                return False
             if seen.get("bound") != bound:
                 seen.update(bound=bound, since=time.monotonic())
                 return False

@@ -196,6 +196,18 @@ EXTENDER_MAY = [
     ("watch", "weighbridge.io/hostaggregates", ALL),
     ("list", "topology.node.k8s.io/noderesourcetopologies", ALL),
     ("watch", "topology.node.k8s.io/noderesourcetopologies", ALL),
+    ("create", "coordination.k8s.io/leases", MINE),
+    ("create", "discovery.k8s.io/endpointslices", MINE),
+]
+#: leader election (docs/replicas.md): its own Lease and EndpointSlice, by name, and no other
+EXTENDER_MAY_NAMED = [
+    ("get", "coordination.k8s.io/leases", "{release}-weighbridge"),
+    ("update", "coordination.k8s.io/leases", "{release}-weighbridge"),
+    ("update", "discovery.k8s.io/endpointslices", "{release}-weighbridge-active"),
+]
+EXTENDER_MAY_NOT_NAMED = [
+    ("update", "coordination.k8s.io/leases", "kube-scheduler"),
+    ("update", "discovery.k8s.io/endpointslices", "kubernetes"),
 ]
 EXTENDER_MAY_NOT = [
     ("create", "events", OTHER),
@@ -215,7 +227,8 @@ EXTENDER_MAY_NOT = [
     ("get", "configmaps", MINE),
     ("create", "weighbridge.io/hostaggregates", ALL),
     ("update", "weighbridge.io/hostaggregates", ALL),
-    ("create", "coordination.k8s.io/leases", MINE),
+    ("create", "coordination.k8s.io/leases", OTHER),
+    ("create", "discovery.k8s.io/endpointslices", OTHER),
     ("escalate", "rbac.authorization.k8s.io/clusterroles", ALL),
     ("impersonate", "serviceaccounts", MINE),
 ]
@@ -238,6 +251,11 @@ def test_extender_account_can_do_what_it_does_and_nothing_else(crds: ControlPlan
     for verb, resource, where in EXTENDER_MAY_NOT:
         ns = namespace if where == MINE else where
         assert not _allowed(crds, account, verb, resource, ns), f"can {verb} {resource} in {ns!r}"
+    for verb, resource, name in EXTENDER_MAY_NAMED:
+        name = name.format(release=release)
+        assert _allowed(crds, account, verb, resource, namespace, name), f"cannot {verb} {name}"
+    for verb, resource, name in EXTENDER_MAY_NOT_NAMED:
+        assert not _allowed(crds, account, verb, resource, namespace, name), f"can {verb} {name}"
     # kubectl's own view agrees, and an account without the binding gets nothing.
     can_i = crds.kubectl("auth", "can-i", "list", "nodes", f"--as={account}", check=False)
     assert can_i.stdout.strip() == "yes"
@@ -347,9 +365,9 @@ def test_helm_install_upgrade_and_test_hook_objects(crds: ControlPlane) -> None:
     config_map = crds.request(
         "GET", f"/api/v1/namespaces/{namespace}/configmaps/{release}-weighbridge"
     )
-    assert yaml.safe_load(config_map["data"]["config.yaml"]) == {
-        "options": {"max_io_ops_per_host": 4}
-    }
+    config = yaml.safe_load(config_map["data"]["config.yaml"])
+    assert config["options"] == {"max_io_ops_per_host": 4}
+    assert config["leader"]["lease_name"] == f"{release}-weighbridge"
     crds.request(
         "GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{release}-weighbridge-scheduler"
     )

@@ -96,6 +96,8 @@ def test_a_successful_bind_resets_the_node() -> None:
     state.bind_failed("u2", "n1")
     info = pod_info(pod("u2", uid="u2", requests={"cpu": "1"}))
     state.assume("u2", "n1", info, until=1e12)
+    assert state.table["n1"].failed_builds == 2  # counted, not yet bound
+    state.bind_succeeded("u2", "n1")
     assert state.table["n1"].failed_builds == 0
     spec = request_spec(state, pod("x", uid="u2"))
     assert spec.retry is not None and spec.retry.hosts == set()

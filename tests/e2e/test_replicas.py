@@ -1,0 +1,242 @@
+"""Issue 10: two replicas that never over-commit, through the loss of either one.
+
+Two `weighbridge serve` processes elect one active replica with a Lease; the active one
+publishes itself as the Service's EndpointSlice, and a stand-in for kube-proxy
+(service_proxy.py) routes the real kube-scheduler to it. The burst (burst.py) must leave no
+node above RamFilter's limit and no pod unaccounted for: per connection and per request,
+through a Service with a selector (both replicas Ready, so the standby is called too),
+with the active replica SIGKILLed mid-burst, and with the API server crashing mid-burst.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devtools.localcluster import ControlPlane
+
+from .burst import FITS, BurstResult, burst
+from .kube import Weighbridge, create_namespace, create_pod, get_pod, unique, wait_for
+from .service_proxy import ServiceProxy
+
+pytestmark = pytest.mark.e2e
+
+SERVICE = "weighbridge"
+#: short, so the failover tests stay short; the chart keeps kube-scheduler's 15/10/2
+LEASE = {"lease_seconds": 6, "renew_deadline_seconds": 4, "retry_seconds": 1}
+
+
+def host_address() -> str:
+    """This machine's own IPv4 address: an EndpointSlice may not name a loopback one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.254", 9))  # no packet is sent: this only picks a route
+        address = str(probe.getsockname()[0])
+    assert not address.startswith("127."), "the replica tests need a non-loopback address"
+    return address
+
+
+def replica_config(namespace: str, identity: str, address: str) -> dict[str, Any]:
+    return {
+        "filters": ["ComputeFilter", "RetryFilter", "RamFilter"],
+        "weighers": {"RAMWeigher": 1.0},
+        "bind": {"assume_seconds": 30},
+        "leader": {
+            "enabled": True,
+            "namespace": namespace,
+            "identity": identity,
+            "service": SERVICE,
+            "address": address,
+            **LEASE,
+        },
+    }
+
+
+class Pair:
+    """Two replicas sharing one Lease in `namespace`."""
+
+    def __init__(self, plane: ControlPlane, work: Path) -> None:
+        self.plane = plane
+        self.namespace = create_namespace(plane, unique("lease"))
+        address = host_address()
+        self.replicas = {
+            name: Weighbridge(
+                plane.kubeconfig_path,
+                replica_config(self.namespace, name, address),
+                work / name,
+                host=address,
+            )
+            for name in ("wb-0", "wb-1")
+        }
+
+    def __enter__(self) -> Pair:
+        try:
+            for wb in self.replicas.values():
+                wb.start()
+            wait_for("an active replica", self.active, 30)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, wb in self.replicas.items():
+            wb.stop()
+            print(f"--- {name}\n{wb.log_tail(15)}")
+
+    def holder(self) -> str:
+        path = f"/apis/coordination.k8s.io/v1/namespaces/{self.namespace}/leases/weighbridge"
+        return str(self.plane.request("GET", path)["spec"].get("holderIdentity") or "")
+
+    def active(self) -> Weighbridge | None:
+        """The replica that says it answers (its weighbridge_leader gauge is 1)."""
+        for wb in self.replicas.values():
+            if wb.proc is not None and _metric(wb, "weighbridge_leader") == 1:
+                return wb
+        return None
+
+    def proxy(self, routing: str) -> ServiceProxy:
+        selector = [wb.url for wb in self.replicas.values()] if routing == "selector" else []
+        return ServiceProxy(
+            self.plane,
+            self.namespace,
+            SERVICE,
+            per_request=routing != "connection",
+            selector=selector,
+        )
+
+    def server_errors(self) -> int:
+        """HTTP 5xx answers to kube-scheduler's calls, over the replicas still running."""
+        total = 0
+        for wb in self.replicas.values():
+            if wb.proc is not None:
+                text = wb.metrics()
+                total += sum(
+                    int(float(v))
+                    for v in re.findall(
+                        r'weighbridge_requests_total\{[^}]*code="5\d\d"[^}]*\} (\S+)', text
+                    )
+                )
+        return total
+
+
+def _metric(wb: Weighbridge, name: str) -> float | None:
+    try:
+        match = re.search(rf"^{re.escape(name)} (\S+)$", wb.metrics(), re.MULTILINE)
+    except OSError:
+        return None
+    return float(match.group(1)) if match else None
+
+
+def check(result: BurstResult) -> None:
+    """0 nodes above the limit, 0 pods lost: each bound, or Pending with a reason."""
+    assert result.over_limit == {}, result
+    assert result.unexplained == [], result
+    assert result.bound == FITS, result
+
+
+@pytest.fixture(scope="module")
+def pair(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    with Pair(control_plane, tmp_path_factory.mktemp("pair")) as replicas:
+        yield replicas
+
+
+@pytest.mark.parametrize(
+    ("routing", "run"),
+    [("connection", i) for i in range(5)]
+    + [("request", i) for i in range(5)]
+    + [("selector", i) for i in range(2)],
+)
+def test_burst_through_two_replicas(
+    control_plane: ControlPlane, pair: Pair, namespace: str, routing: str, run: int
+) -> None:
+    with pair.proxy(routing) as proxy:
+        result = burst(control_plane, list(pair.replicas.values()), namespace, url=proxy.url)
+    print(f"\n{routing} #{run}: {result}; calls routed: {proxy.routed}")
+    check(result)
+    if routing == "selector":  # the standby was called, and answered without placing
+        assert len(proxy.routed) == 2
+    assert pair.server_errors() == 0
+
+
+def test_active_replica_sigkilled_mid_burst(
+    control_plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    killed: dict[str, float] = {}
+    with Pair(control_plane, tmp_path) as replicas, replicas.proxy("connection") as proxy:
+        active = replicas.active()
+        assert active is not None and active.proc is not None
+
+        def kill(bound: int) -> None:
+            if not killed and bound >= 10:
+                assert active.proc is not None
+                active.proc.kill()
+                killed["at"], killed["bound"] = time.monotonic(), bound
+                active.proc.wait()
+                active.proc = None
+
+        start = time.monotonic()
+        result = burst(
+            control_plane, list(replicas.replicas.values()), namespace, url=proxy.url, during=kill
+        )
+        survivor = replicas.active()
+        assert survivor is not None and survivor is not active
+        failover = _metric(survivor, "weighbridge_leader_last_failover_seconds")
+        assert replicas.server_errors() == 0
+    kill_at = killed["at"] - start
+    resumed = next(t for t, n in result.progress if t > kill_at and n > killed["bound"])
+    print(
+        f"\nSIGKILL at {killed['bound']} bound: {result}; placements resumed "
+        f"{resumed - kill_at:.1f} s after the kill; survivor's failover gauge {failover} s"
+    )
+    check(result)
+
+
+def test_api_server_crash_mid_burst(
+    control_plane: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    restarted: dict[str, float] = {}
+
+    def crash(bound: int) -> None:
+        if not restarted and bound >= 10:
+            restarted["at"] = time.monotonic()
+            control_plane.restart_apiserver(graceful=False)
+            restarted["took"] = time.monotonic() - restarted["at"]
+
+    with Pair(control_plane, tmp_path) as replicas, replicas.proxy("request") as proxy:
+        result = burst(
+            control_plane, list(replicas.replicas.values()), namespace, url=proxy.url, during=crash
+        )
+        errors = replicas.server_errors()
+        failed = sum(
+            _metric(wb, 'weighbridge_binds_total{outcome="failed"}') or 0
+            for wb in replicas.replicas.values()
+        )
+    print(
+        f"\nAPI server crashed (back in {restarted['took']:.1f} s): {result}; "
+        f"binds answered as bind errors: {failed:g}"
+    )
+    check(result)
+    assert errors == 0
+
+
+def test_a_bind_to_an_unknown_node_is_refused(
+    control_plane: ControlPlane, pair: Pair, namespace: str
+) -> None:
+    active = pair.active()
+    assert active is not None
+    uid = create_pod(control_plane, namespace, "lonely", memory="1Gi")["metadata"]["uid"]
+    status, answer = active.post(
+        "/bind",
+        {"PodName": "lonely", "PodNamespace": namespace, "PodUID": uid, "Node": "ghost"},
+    )
+    assert status == 200
+    assert answer["Error"] == (
+        "weighbridge: binding to ghost failed: no such node in this extender's cache"
+    )
+    assert not get_pod(control_plane, namespace, "lonely")["spec"].get("nodeName")
