@@ -1,4 +1,10 @@
-"""`weighbridge serve`, `weighbridge explain` and `weighbridge demo`."""
+"""weighbridge: OpenStack Nova's filter scheduler as a Kubernetes scheduler extender.
+
+Commands: `serve` (the extender), `explain` (why a pod goes where it goes), `capacity` (how
+many more copies of a pod fit), `demo` (the bundled example over HTTP) and `cluster` (a
+local control plane with weighbridge and kube-scheduler). `weighbridge COMMAND --help`
+lists each command's options with their defaults.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +23,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import uvloop
+from kubernetes import config as k8s_config
 
 from extender import __version__, logs, telemetry
-from extender.cache.kubeapi import KubeApi, load_configuration
+from extender.cache.kubeapi import ApiError, KubeApi, load_configuration
 from extender.cache.live import LiveCache
 from extender.cache.snapshot import load_snapshot, read_objects
 from extender.cache.state import ClusterState
@@ -29,18 +37,28 @@ from extender.errors import WeighbridgeError
 from extender.http.server import STOPPING, listen, make_app, runner
 from extender.http.tls import DEFAULT_RELOAD_SECONDS, ServerTLS, TLSFiles
 from extender.kube.objects import Pod
+from extender.kube.wire import decode_explain
 from extender.service.binding import BindBarrier, Binder
 from extender.service.capacity import Capacity
 from extender.service.capacity import render as render_capacity
 from extender.service.config import Config, LeaderSettings, ServerSettings, load_config
+from extender.service.events import EventEmitter
 from extender.service.explain import render, report
 from extender.service.extender import Extender, Readiness, always_ready
 from extender.service.leader import Endpoint, LeaderElector
+from extender.service.requeue import Requeuer
 
 log = logging.getLogger("weighbridge")
 
 #: how long `capacity --kubeconfig` waits for the first list of every kind
 LIST_TIMEOUT_SECONDS = 60.0
+
+#: the chart's Service of every replica (and its namespace) for release `weighbridge`, which
+#: `explain` asks through the API server's service proxy: any replica answers from its synced
+#: cache, and the proxy reaches only pod endpoints a selector found (docs/replicas.md)
+SERVICE = "weighbridge-replicas"
+SERVICE_NAMESPACE = "weighbridge"
+SERVICE_PORT = 8888
 
 SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
@@ -176,15 +194,31 @@ async def _serve_live(config: Config, args: argparse.Namespace, tls: ServerTLS |
         active = always_ready if elector is None else elector.why_not_active
         extender = build_extender(state, config, cache.not_ready, binder, active)
         _warn_if_unauthenticated(tls, args.host, args.port)
-        if elector is None:
-            telemetry.LEADER.set(1)  # the only replica: it always answers
-            await _serve(extender, config.server, args.host, args.port, tls)
-            return
-        electing = asyncio.create_task(_elect_when_synced(elector, cache))
+        tasks: list[asyncio.Task[None]] = []
+        if config.events.enabled:
+            emitter = EventEmitter(api, _identity(config.leader), config.events)
+            extender.events = emitter
+            tasks.append(asyncio.create_task(emitter.run()))
+        if config.requeue.enabled:
+            requeuer = Requeuer(api, state, config.requeue)
+            extender.requeue = requeuer
+            state.changed = requeuer.changed
+            tasks.append(asyncio.create_task(requeuer.run()))
         try:
+            if elector is None:
+                telemetry.LEADER.set(1)  # the only replica: it always answers
+                await _serve(extender, config.server, args.host, args.port, tls)
+                return
+            tasks.append(asyncio.create_task(_elect_when_synced(elector, cache)))
             await _serve(extender, config.server, args.host, args.port, tls, elector.release)
         finally:
-            electing.cancel()
+            for task in tasks:
+                task.cancel()
+
+
+def _identity(settings: LeaderSettings) -> str:
+    """This replica's name, in the Lease and in the Events it writes."""
+    return settings.identity or os.environ.get("POD_NAME") or socket.gethostname()
 
 
 def _elector(
@@ -195,7 +229,7 @@ def _elector(
     if not settings.enabled:
         return None
     namespace = settings.namespace or os.environ.get("POD_NAMESPACE") or _own_namespace()
-    identity = settings.identity or os.environ.get("POD_NAME") or socket.gethostname()
+    identity = _identity(settings)
     endpoint = None
     if settings.service:
         address = settings.address or os.environ.get("POD_IP", "")
@@ -253,17 +287,73 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    if bool(args.snapshot) == bool(args.target):
+        raise WeighbridgeError("give either --snapshot and --pod, or a live pod NAMESPACE/NAME")
+    if args.target:
+        namespace, _, name = args.target.rpartition("/")
+        return _explain_live(args, namespace or _context_namespace(args.kubeconfig), name)
+    if not args.pod:
+        raise WeighbridgeError("--snapshot needs --pod")
     config = load_config(args.config)
     extender = build_extender(load_snapshot(args.snapshot, config.options), config)
     for pod in read_pods(args.pod):
         decision = extender.decide(pod)
-        rep = report(decision, extender.scheduler, extender.state.table.hosts)
-        if args.json:
-            print(json.dumps(rep, indent=2))
-        else:
-            print(render(rep, max_reasons=args.max_reasons, top=args.top))
-            print()
+        _print_report(report(decision, extender.scheduler, extender.state.table.hosts), args)
     return 0
+
+
+def _print_report(rep: dict[str, Any], args: argparse.Namespace) -> None:
+    if args.json:
+        print(json.dumps(rep, indent=2))
+    else:
+        print(render(rep, max_reasons=args.max_reasons, top=args.top))
+        print()
+
+
+def _explain_live(args: argparse.Namespace, namespace: str, name: str) -> int:
+    _print_report(uvloop.run(_live_report(args, namespace, name)), args)
+    return 0
+
+
+async def _live_report(args: argparse.Namespace, namespace: str, name: str) -> dict[str, Any]:
+    """The pod as the API server has it, explained by the running extender (reached through
+    the API server's service proxy, so this works from anywhere kubectl does) or, with
+    --local, by an extender built here on one list of the cluster."""
+    api = KubeApi(load_configuration(args.kubeconfig))
+    try:
+        body = {"Pod": json.loads(await api.get(f"/api/v1/namespaces/{namespace}/pods/{name}"))}
+        if not args.local:
+            return await _ask_extender(api, args, body)
+    finally:
+        await api.close()
+    config = load_config(args.config)
+    extender = build_extender(await _list_cluster(config, args.kubeconfig), config)
+    return extender.explain(*decode_explain(json.dumps(body).encode()))
+
+
+async def _ask_extender(
+    api: KubeApi, args: argparse.Namespace, body: dict[str, Any]
+) -> dict[str, Any]:
+    """POST /explain to the Service's endpoints through the API server's service proxy."""
+    service = f"{args.service_scheme}:{args.service}:{args.service_port}"
+    path = f"/api/v1/namespaces/{args.service_namespace}/services/{service}/proxy/explain"
+    try:
+        answer: dict[str, Any] = json.loads(await api.post(path, body))
+    except ApiError as exc:
+        raise WeighbridgeError(
+            f"asking the extender (Service {args.service_namespace}/{args.service}): {exc}; "
+            "--service and --service-namespace name another, --local explains here"
+        ) from None
+    return answer
+
+
+def _context_namespace(kubeconfig: str | None) -> str:
+    """The namespace of the kubeconfig's current context, as kubectl uses it; `default`."""
+    try:
+        _, current = k8s_config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+    except (k8s_config.ConfigException, OSError):
+        return "default"
+    return str(current.get("context", {}).get("namespace") or "default")
 
 
 async def _list_cluster(config: Config, kubeconfig: str | None) -> ClusterState:
@@ -327,13 +417,86 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="weighbridge", description=__doc__)
-    p.add_argument("--version", action="version", version=f"weighbridge {__version__}")
-    p.add_argument("--log-level", default="INFO")
-    sub = p.add_subparsers(dest="command", required=True)
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every option's help ends with its default, unless it has none or says it already."""
 
-    s = sub.add_parser("serve", help="serve the extender to kube-scheduler")
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            default is None
+            or default is False
+            or default == argparse.SUPPRESS
+            or not action.option_strings
+            or "default" in text
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+CONFIG_HELP = (
+    "the configuration file (YAML; every key and default in docs/configuration.md); "
+    "without it, the defaults"
+)
+
+
+def _live_explain_options(p: argparse.ArgumentParser) -> None:
+    """The options `explain NAMESPACE/NAME` and `kubectl weighbridge why` share."""
+    p.add_argument(
+        "--kubeconfig",
+        metavar="FILE",
+        help="live cluster: kubeconfig (default: in-cluster, then $KUBECONFIG or ~/.kube/config)",
+    )
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="explain here, on one list of the cluster with --config's filters and weighers, "
+        "instead of asking the running extender",
+    )
+    p.add_argument(
+        "--service", default=SERVICE, help="the running extender's Service, as the chart names it"
+    )
+    p.add_argument(
+        "--service-namespace", default=SERVICE_NAMESPACE, metavar="NAMESPACE", help="its namespace"
+    )
+    p.add_argument(
+        "--service-port", type=int, default=SERVICE_PORT, metavar="PORT", help="its port"
+    )
+    p.add_argument(
+        "--service-scheme",
+        default="http",
+        choices=["http", "https"],
+        metavar="SCHEME",
+        help="its scheme: http or https",
+    )
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--max-reasons", type=int, metavar="N", help="reasons shown per filter (default: all)"
+    )
+    p.add_argument("--top", type=int, metavar="N", help="nodes shown in the ranking (default: all)")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="weighbridge", description=__doc__, formatter_class=_HelpFormatter
+    )
+    p.add_argument("--version", action="version", version=f"weighbridge {__version__}")
+    p.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+        type=str.upper,
+        metavar="LEVEL",
+        help="least severe log records written (JSON lines on stderr): DEBUG, INFO, WARNING, "
+        "ERROR or CRITICAL",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, formatter_class=_HelpFormatter)
+
+    s = command("serve", "serve the extender to kube-scheduler")
     s.add_argument(
         "--snapshot",
         nargs="+",
@@ -362,24 +525,33 @@ def parser() -> argparse.ArgumentParser:
         "(cert-manager renewals, Secret updates); new connections use changed files without "
         f"a restart (default: {DEFAULT_RELOAD_SECONDS:g})",
     )
-    s.add_argument("--config", metavar="FILE")
-    s.add_argument("--host", default="0.0.0.0")
-    s.add_argument("--port", type=int, default=8888)
+    s.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+    s.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    s.add_argument("--port", type=int, default=8888, help="port to listen on")
     s.set_defaults(func=cmd_serve)
 
-    e = sub.add_parser("explain", help="show what each filter and weigher does for a pod")
-    e.add_argument("--snapshot", nargs="+", metavar="FILE", required=True)
-    e.add_argument("--pod", required=True, metavar="POD.yaml")
-    e.add_argument("--config", metavar="FILE")
-    e.add_argument("--json", action="store_true", help="print the report as JSON")
-    e.add_argument("--max-reasons", type=int, default=None, help="reasons shown per filter")
-    e.add_argument("--top", type=int, default=None, help="nodes shown in the ranking")
+    e = command(
+        "explain",
+        "show what each filter and weigher does for a pod: in a snapshot (--snapshot, --pod) "
+        "or Pending in the cluster (NAMESPACE/NAME)",
+    )
+    e.add_argument(
+        "target",
+        nargs="?",
+        metavar="NAMESPACE/NAME",
+        help="a pod in the cluster (without NAMESPACE/: the kubeconfig context's namespace)",
+    )
+    e.add_argument(
+        "--snapshot",
+        nargs="+",
+        metavar="FILE",
+        help="the cluster: files of Kubernetes objects (kubectl get -o yaml)",
+    )
+    e.add_argument("--pod", metavar="POD.yaml", help="with --snapshot: the pod to explain")
+    _live_explain_options(e)
     e.set_defaults(func=cmd_explain)
 
-    k = sub.add_parser(
-        "capacity",
-        help="how many more copies of a pod fit, and where (nothing is reserved)",
-    )
+    k = command("capacity", "how many more copies of a pod fit, and where (nothing is reserved)")
     source = k.add_mutually_exclusive_group()
     source.add_argument(
         "--snapshot", nargs="+", metavar="FILE", help="count on these files of objects"
@@ -390,8 +562,8 @@ def parser() -> argparse.ArgumentParser:
         help="count on a live cluster, listed once (default when no --snapshot: in-cluster, "
         "then $KUBECONFIG or ~/.kube/config)",
     )
-    k.add_argument("--pod", required=True, metavar="POD.yaml")
-    k.add_argument("--config", metavar="FILE")
+    k.add_argument("--pod", required=True, metavar="POD.yaml", help="the pod to copy")
+    k.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     k.add_argument(
         "--max",
         type=int,
@@ -401,18 +573,20 @@ def parser() -> argparse.ArgumentParser:
     )
     k.add_argument("--json", action="store_true", help="print the report as JSON")
     k.add_argument(
-        "--max-reasons", type=int, default=None, help="reasons shown per filter that stopped"
+        "--max-reasons",
+        type=int,
+        metavar="N",
+        help="reasons shown per filter that stopped (default: all)",
     )
     k.set_defaults(func=cmd_capacity)
 
-    d = sub.add_parser("demo", help="serve the bundled example and send it example pods")
-    d.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    d.add_argument("--config", metavar="FILE")
+    d = command("demo", "serve the bundled example and send it example pods")
+    d.add_argument("--port", type=int, default=0, help="port to serve on; 0 picks a free one")
+    d.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     d.set_defaults(func=cmd_demo)
 
-    c = sub.add_parser(
-        "cluster",
-        help="a local control plane with the example nodes, weighbridge and kube-scheduler",
+    c = command(
+        "cluster", "a local control plane with the example nodes, weighbridge and kube-scheduler"
     )
     c.add_argument("--demo", action="store_true", help="apply the example pods, explain, stop")
     c.add_argument(
@@ -424,8 +598,38 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def kubectl_parser() -> argparse.ArgumentParser:
+    """`kubectl weighbridge`: kubectl runs the console script kubectl-weighbridge for it."""
+    p = argparse.ArgumentParser(
+        prog="kubectl weighbridge",
+        description="weighbridge, the scheduler extender, as a kubectl plugin",
+        formatter_class=_HelpFormatter,
+    )
+    p.set_defaults(log_level="WARNING")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    help = "why a pod is Pending, or where it would go: each filter's and weigher's verdict"
+    w = sub.add_parser("why", help=help, description=help, formatter_class=_HelpFormatter)
+    w.add_argument("target", metavar="POD", help="the pod's name")
+    w.add_argument(
+        "-n",
+        "--namespace",
+        help="the pod's namespace (default: the kubeconfig context's, else default)",
+    )
+    _live_explain_options(w)
+    w.set_defaults(func=cmd_why)
+    return p
+
+
+def cmd_why(args: argparse.Namespace) -> int:
+    return _explain_live(args, args.namespace or _context_namespace(args.kubeconfig), args.target)
+
+
+def kubectl_main(argv: Sequence[str] | None = None) -> int:
+    return main(argv, kubectl_parser())
+
+
+def main(argv: Sequence[str] | None = None, cli: argparse.ArgumentParser | None = None) -> int:
+    args = (cli or parser()).parse_args(argv)
     logs.setup(args.log_level)
     telemetry.BUILD.info({"version": __version__})
     try:

@@ -35,6 +35,9 @@ RATIO_ANNOTATIONS = {
     "disk": PREFIX + "disk-allocation-ratio",
 }
 #: Kubernetes' well-known labels the extender reads
+#: when the node's metrics were measured (RFC 3339); with `metrics.max_age_seconds` set,
+#: older metrics, or metrics without it, count as unavailable
+METRICS_TIMESTAMP = PREFIX + "metrics-timestamp"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 ARCH_LABEL = "kubernetes.io/arch"
 OS_LABEL = "kubernetes.io/os"
@@ -43,8 +46,11 @@ OS_LABEL = "kubernetes.io/os"
 
 #: puts the aggregate's members in these zones (comma-separated, as Nova allows)
 AVAILABILITY_ZONE_KEY = "availability_zone"
-#: namespaces (Nova's tenants) the aggregate's members are reserved for
+#: namespaces (Nova's tenants) the aggregate's members are reserved for; as in Nova
+#: (2023.2), every key that starts with it counts (`filter_tenant_id_2`, ...)
 TENANT_KEY = "filter_tenant_id"
+#: every weigher's per-aggregate multiplier key ends so (`ram_weight_multiplier`, ...)
+WEIGHT_MULTIPLIER_SUFFIX = "_weight_multiplier"
 #: flavors the aggregate's members take
 INSTANCE_TYPE_KEY = "instance_type"
 
@@ -61,6 +67,9 @@ IGNORE_HOSTS = PREFIX + "ignore-hosts"
 SERVER_GROUP_LABEL = PREFIX + "server-group"
 SERVER_GROUP_POLICY = PREFIX + "server-group-policy"
 GROUP_POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
+#: Nova's server-group rules, a JSON object: {"max_server_per_host": N} for anti-affinity
+SERVER_GROUP_RULES = PREFIX + "server-group-rules"
+MAX_SERVER_PER_HOST = "max_server_per_host"
 NUMA_POLICY = PREFIX + "numa-policy"
 NUMA_POLICIES = ("single-numa-node",)
 

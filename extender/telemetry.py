@@ -60,7 +60,7 @@ CACHE_SYNCED = Gauge(
 )
 WATCH_RESTARTS = Counter(
     "weighbridge_watch_restarts",
-    "Watches restarted, by kind and reason (expired, error, closed)",
+    "Watches restarted, by kind and reason (expired, error, closed, silent)",
     ["kind", "reason"],
 )
 WATCH_EVENTS = Counter(
@@ -96,6 +96,22 @@ PREEMPTION_DECISIONS = Counter(
     "Preemption candidate nodes, by outcome (kept, trimmed, dropped)",
     ["outcome"],
 )
+REQUEUES = Counter(
+    "weighbridge_requeues",
+    "Rejected pods woken by an annotation patch after a change only weighbridge sees, by "
+    "outcome (patched; gone: bound or deleted meanwhile; failed: refused or too slow)",
+    ["outcome"],
+)
+for _outcome in ("patched", "gone", "failed"):
+    REQUEUES.labels(_outcome)
+EVENTS = Counter(
+    "weighbridge_events",
+    "Events on pods left with no node, by outcome (created, patched: a repeat added to its "
+    "series; dropped: the queue was full; failed: the API server refused or was too slow)",
+    ["outcome"],
+)
+for _outcome in ("created", "patched", "dropped", "failed"):
+    EVENTS.labels(_outcome)
 
 CAPACITY_PODS = Gauge(
     "weighbridge_capacity_pods",

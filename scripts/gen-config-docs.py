@@ -4,7 +4,8 @@
 Writes
   docs/configuration.md                  every key, its type, default and description, from
                                          ``Config.model_json_schema()`` and the filter and
-                                         weigher registries;
+                                         weigher registries; every command's options, from
+                                         the parser ``--help`` prints (extender/cli.py);
   charts/weighbridge/values.schema.json  the ``config`` value's schema (and its ``$defs``),
                                          so ``helm lint``/``install`` reject what the
                                          extender would refuse at start-up.
@@ -16,6 +17,7 @@ The rest of values.schema.json is hand-written and kept as it is.
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import json
 import sys
@@ -29,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import generated  # noqa: E402  (scripts/, beside this file)
 
+from extender.cli import parser  # noqa: E402
 from extender.engine.filters import FILTERS  # noqa: E402
 from extender.engine.weighers import WEIGHERS  # noqa: E402
 from extender.service.config import Config  # noqa: E402
@@ -138,6 +141,39 @@ def _registry_table(title: str, registry: dict[str, type], default: Any) -> list
     return [*lines, ""]
 
 
+def _options_table(command: argparse.ArgumentParser) -> list[str]:
+    """A command's options as `--help` prints them: help text and default."""
+    lines = ["| option | default | description |", "|---|---|---|"]
+    for action in command._actions:
+        if not action.option_strings or isinstance(action, argparse._HelpAction):
+            continue
+        name = ", ".join(action.option_strings)
+        if action.metavar or action.nargs != 0:
+            name += f" {action.metavar or action.dest.upper()}"
+        default = action.default
+        shown = "" if default is None or default is False else f"`{default}`"
+        lines.append(f"| `{name}` | {shown} | {_cell(action.help or '')} |")
+    return [*lines, ""]
+
+
+def _cli_reference() -> list[str]:
+    """Every command and option, from the parser itself, so the page and --help agree."""
+    top = parser()
+    out = [
+        "## Command line",
+        "",
+        "`weighbridge [--log-level LEVEL] COMMAND [OPTIONS]`; `weighbridge COMMAND --help`",
+        "prints the same.",
+        "",
+        *_options_table(top),
+    ]
+    commands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {c.dest: c.help for c in commands._choices_actions}
+    for name, command in commands.choices.items():
+        out += [f"### `weighbridge {name}`", "", f"{helps[name]}.", "", *_options_table(command)]
+    return out
+
+
 def render_docs() -> str:
     schema = Config.model_json_schema()
     defs: dict[str, Schema] = schema.get("$defs", {})
@@ -183,6 +219,7 @@ def render_docs() -> str:
             out.extend(_registry_table("weighers", WEIGHERS, defaults[key]))
         else:
             out.append(f"Default: {_default(defaults.get(key))}.\n")
+    out.extend(_cli_reference())
     return "\n".join(out).rstrip() + "\n"
 
 

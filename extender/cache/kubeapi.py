@@ -43,6 +43,11 @@ class ApiUnreachable(ApiError):
         super().__init__(method, path, 0, f"cannot reach the API server: {why}")
 
 
+class WatchSilent(ApiUnreachable):
+    """A watch said nothing, not even a bookmark, for longer than the API server ever stays
+    quiet: its connection is presumed dead (a half-open TCP connection sends no FIN)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
     """Where a kind lives in the API."""
@@ -137,6 +142,12 @@ class KubeApi:
     async def put(self, path: str, body: dict[str, Any]) -> bytes:
         return await self._request("PUT", path, body=body)
 
+    async def patch(self, path: str, body: dict[str, Any]) -> bytes:
+        """A JSON merge patch (RFC 7386): the fields given replace the object's."""
+        return await self._request(
+            "PATCH", path, body=body, content_type="application/merge-patch+json"
+        )
+
     async def _request(
         self,
         method: str,
@@ -145,12 +156,13 @@ class KubeApi:
         params: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
         timeout: float = 30,
+        content_type: str = "application/json",
     ) -> bytes:
         """One call; any answer but 200/201 is an ApiError, no answer an ApiUnreachable."""
         headers = self._headers()
         data = None
         if body is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
             data = json.dumps(body)
         try:
             async with self.session.request(
@@ -169,24 +181,28 @@ class KubeApi:
         return answer
 
     async def stream(
-        self, path: str, params: dict[str, str], timeout: float
+        self, path: str, params: dict[str, str], silence: float
     ) -> AsyncIterator[bytes]:
-        """Lines of a watch; ends when the server closes it or `timeout` passes in silence."""
+        """Lines of a watch; ends when the server closes it, and raises WatchSilent when
+        nothing arrives for `silence` seconds."""
         async with self.session.get(
             self.base + path,
             params=params,
             headers=self._headers(),
-            timeout=aiohttp.ClientTimeout(total=None, sock_read=timeout),
+            timeout=aiohttp.ClientTimeout(total=None, sock_read=silence),
         ) as response:
             if response.status != 200:
                 raise ApiError("GET", path, response.status, _message(await response.read()))
             buffer = b""
-            async for chunk in response.content.iter_any():
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    if line.strip():
-                        yield line
+            try:
+                async for chunk in response.content.iter_any():
+                    buffer += chunk
+                    *lines, buffer = buffer.split(b"\n")
+                    for line in lines:
+                        if line.strip():
+                            yield line
+            except TimeoutError as exc:
+                raise WatchSilent("WATCH", path, exc) from None
 
 
 def _message(body: bytes) -> str:

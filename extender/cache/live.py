@@ -3,7 +3,11 @@
 Each kind is listed with pagination, then watched with bookmarks from the list's
 resourceVersion; a watch that ends is resumed from the last version seen, a 410 Gone
 relists (and the relist's differences are applied, so the cache converges to what a fresh
-LIST shows), and errors reconnect with capped exponential backoff. Events are decoded
+LIST shows), and errors reconnect with capped exponential backoff. The API server sends a
+bookmark about every minute, so a watch silent for longer (SILENCE_SECONDS) sits on a dead
+connection, such as a half-open one after the server's host failed: it is dropped, counted
+(weighbridge_watch_restarts_total, reason "silent") and the kind relisted, since events may
+have been lost. Events are decoded
 straight into lean structs and applied in O(1) inside the event loop, so a request always
 sees a consistent view.
 """
@@ -29,6 +33,7 @@ from extender.cache.kubeapi import (
     ApiError,
     KubeApi,
     Resource,
+    WatchSilent,
 )
 from extender.cache.state import ClusterState
 from extender.errors import ObjectError
@@ -103,6 +108,8 @@ class Informer(Generic[T]):
 
     PAGE = 500
     WATCH_SECONDS = 300
+    #: bookmarks come about every 60 s (kube-apiserver's cacher): longer silence is death
+    SILENCE_SECONDS = 90.0
     BACKOFF_MAX = 30.0
 
     def __init__(
@@ -139,6 +146,13 @@ class Informer(Generic[T]):
             except WatchExpired:
                 log.info("watch expired, relisting", extra={"kind": self._label})
                 telemetry.WATCH_RESTARTS.labels(self._label, "expired").inc()
+                self.resource_version = ""
+            except WatchSilent:
+                log.warning(
+                    "watch silent past its bookmarks: connection presumed dead, relisting",
+                    extra={"kind": self._label, "silent_s": self.SILENCE_SECONDS},
+                )
+                telemetry.WATCH_RESTARTS.labels(self._label, "silent").inc()
                 self.resource_version = ""
             except asyncio.CancelledError:
                 raise
@@ -202,7 +216,7 @@ class Informer(Generic[T]):
             "timeoutSeconds": str(self.WATCH_SECONDS),
         }
         try:
-            async for line in self.api.stream(self.resource.path, params, self.WATCH_SECONDS + 30):
+            async for line in self.api.stream(self.resource.path, params, self.SILENCE_SECONDS):
                 self.handle_event(line)
         except ApiError as exc:
             if exc.status == 410:
@@ -288,20 +302,6 @@ class LiveCache:
         missing = [i.resource.plural for i in self.informers if not i.synced]
         return f"cache not synced yet: {', '.join(missing)}" if missing else None
 
-    def start(self) -> None:
-        for informer in self.informers:
-            telemetry.CACHE_SYNCED.labels(informer.resource.plural).set(0)
-            self._tasks.append(asyncio.create_task(informer.run()))
-        self._tasks.append(asyncio.create_task(self._sweep()))
-
-    async def _sweep(self) -> None:
-        while True:
-            await asyncio.sleep(self.sweep_seconds)
-            expired = self.state.expire_assumptions()
-            if expired:
-                telemetry.ASSUMPTIONS_EXPIRED.inc(expired)
-            telemetry.ASSUMED_PODS.set(len(self.state.assumed))
-
     async def caught_up(self, timeout: float) -> bool:
         """Wait until the pod watch has delivered every write the API server had made when
         called (a consistent read gives that resource version; etcd's versions are ordered
@@ -315,6 +315,21 @@ class LiveCache:
                 return False
             await asyncio.sleep(0.05)
         return True
+
+    def start(self) -> None:
+        for informer in self.informers:
+            telemetry.CACHE_SYNCED.labels(informer.resource.plural).set(0)
+            self._tasks.append(asyncio.create_task(informer.run()))
+        self._tasks.append(asyncio.create_task(self._sweep()))
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_seconds)
+            expired = self.state.expire_assumptions()
+            self.state.expire_failures()
+            if expired:
+                telemetry.ASSUMPTIONS_EXPIRED.inc(expired)
+            telemetry.ASSUMED_PODS.set(len(self.state.assumed))
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from extender.cache.retries import FailureLog
 from extender.contract import AGGREGATE_LABEL_PREFIX, SERVER_GROUP_LABEL
@@ -31,6 +32,15 @@ from extender.model.request import InstanceGroup, RetryInfo
 from extender.model.table import HostTable
 
 log = logging.getLogger(__name__)
+
+Change = Literal["aggregate", "numa", "assumption", "retry"]
+"""A change only this extender sees (kube-scheduler watches none of them) that may turn a
+filter's rejection into a pass: what `ClusterState.changed` is told."""
+
+
+def _unobserved(change: Change) -> None:
+    """The default `ClusterState.changed`: nobody listens."""
+
 
 #: pods described by filter calls and not yet shown by the pod watch, at most
 UNSEEN_PODS = 4096
@@ -74,6 +84,8 @@ class ClusterState:
         self._unseen: OrderedDict[str, None] = OrderedDict()
         #: pods this extender bound and has not yet seen bound, with their deadlines
         self.assumed: dict[str, float] = {}
+        #: told of every Change after it is applied (extender/service/requeue.py); must not block
+        self.changed: Callable[[Change], None] = _unobserved
 
     def load(self, objects: Iterable[Node | Pod | HostAggregate | NodeResourceTopology]) -> None:
         """Apply a whole list of objects (a snapshot, a fresh LIST) in the order that lets
@@ -154,12 +166,14 @@ class ClusterState:
 
     def _set_metadata(self, agg: Aggregate, metadata: dict[str, str]) -> None:
         """Members share the metadata, so the change itself is O(1); the members' rows are
-        written again when it changed (their zones, and the table's stamps that tell a
-        weighing kept between a pod's filter and prioritize calls that it is stale)."""
+        written again when it changed (their zones, whether an aggregate sets a weight
+        multiplier, and the stamps that tell a weighing kept between a pod's filter and
+        prioritize calls that it is stale)."""
         changed = agg.metadata != metadata
         agg.metadata = metadata
         if changed:
             self.table.aggregate_changed(agg.hosts)
+            self.changed("aggregate")
 
     def _forget_aggregate_if_unused(self, name: str) -> None:
         agg = self.aggregates.get(name)
@@ -173,6 +187,7 @@ class ClusterState:
         zones = parse_numa_zones(obj)
         self.numa[obj.metadata.name] = zones
         self.table.set_numa_zones(obj.metadata.name, zones)
+        self.changed("numa")
 
     def delete_numa_topology(self, name: str) -> None:
         self.numa.pop(name, None)
@@ -213,6 +228,8 @@ class ClusterState:
         expired = [uid for uid, until in self.assumed.items() if until <= now]
         for uid in expired:
             self.delete_pod(uid)
+        if expired:
+            self.changed("assumption")
         return len(expired)
 
     def pod_keys(self) -> set[str]:
@@ -298,11 +315,19 @@ class ClusterState:
     def retry_info(self, uid: str) -> RetryInfo | None:
         """Nova's populate_retry: attempts so far (this one included) and the failed hosts;
         None when max_attempts is 1, which disables rescheduling memory in Nova."""
-        self._sync_failed_builds(self.failures.expire())
+        self.expire_failures()
         if self.max_attempts == 1:
             return None
         count, hosts = self.failures.failed_hosts(uid)
         return RetryInfo(count + 1, hosts)
+
+    def expire_failures(self) -> None:
+        """Forget bind failures older than their TTL (RetryFilter's and
+        BuildFailureWeigher's memory)."""
+        before = len(self.failures)
+        self._sync_failed_builds(self.failures.expire())
+        if len(self.failures) < before:
+            self.changed("retry")
 
     def _sync_failed_builds(self, nodes: set[str]) -> None:
         for name in nodes:

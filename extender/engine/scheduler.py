@@ -13,8 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from extender.contract import FORCE_HOSTS, IGNORE_HOSTS, SERVER_GROUP_POLICY
+from extender.contract import (
+    FORCE_HOSTS,
+    IGNORE_HOSTS,
+    SERVER_GROUP_POLICY,
+)
 from extender.engine.filters import FILTERS, BaseFilter
+from extender.engine.filters.aggregates import aggregate_tenants
 from extender.engine.weighers import WEIGHERS, BaseWeigher, normalize
 from extender.errors import AnnotationError
 from extender.model.options import Options
@@ -35,8 +40,10 @@ DEFAULT_FILTERS = [
     "ServerGroupAntiAffinityFilter",
     "ServerGroupAffinityFilter",
 ]
-#: Nova's all_weighers (as of Rocky) with Nova's default multipliers; BuildFailureWeigher's
-#: million makes any recent bind failure outweigh everything else.
+#: Nova's all_weighers (as of 2025.1) with Nova's default multipliers, except
+#: HypervisorVersionWeigher's (docs/filters.md says why 0 here); BuildFailureWeigher's million
+#: makes any recent bind failure outweigh everything else. A weigher at 0 costs nothing
+#: until an aggregate sets its multiplier key for some nodes.
 DEFAULT_WEIGHERS = {
     "RAMWeigher": 1.0,
     "CPUWeigher": 1.0,
@@ -47,6 +54,9 @@ DEFAULT_WEIGHERS = {
     "ServerGroupSoftAntiAffinityWeigher": 1.0,
     "MetricsWeigher": 1.0,
     "BuildFailureWeigher": 1_000_000.0,
+    "NumInstancesWeigher": 0.0,
+    "HypervisorVersionWeigher": 0.0,
+    "ImagePropertiesWeigher": 0.0,
 }
 
 #: What each server-group policy needs enabled; Nova's conductor raises
@@ -102,6 +112,7 @@ class Scheduler:
         options: Options | None = None,
     ) -> None:
         options = options or Options()
+        self.options = options
         self.filters: list[BaseFilter] = [FILTERS[n](options) for n in filters]
         self.weighers: list[BaseWeigher] = [WEIGHERS[n](options, m) for n, m in weighers.items()]
         self._lo = sum(min(0.0, w.multiplier) for w in self.weighers)
@@ -117,6 +128,11 @@ class Scheduler:
         do not word why they rejected hosts (their steps count them, without names): for
         callers that only need who passes, such as a capacity count's many copies."""
         result = FilterResult(rows)
+        if self.options.limit_tenants_to_placement_aggregate:
+            rows = self._require_tenant_aggregate(table, rows, spec, result)
+            if len(rows) == 0:
+                result.passed = rows
+                return result
         if spec.ignore_hosts or spec.force_hosts:
             rows = self._force_and_ignore(table, rows, spec, result)
             if result.forced or len(rows) == 0:
@@ -164,7 +180,12 @@ class Scheduler:
                     failing = [names[r] for r in out.tolist()]
                     rejected = dict(zip(failing, f.reasons(table, out, spec), strict=True))
                 rows = rows[mask]
-            (result.failed if f.resolvable else result.unresolvable).update(rejected)
+            if f.resolvable:
+                for name, why in rejected.items():
+                    curable = f.resolvable_on(table[name])
+                    (result.failed if curable else result.unresolvable)[name] = why
+            else:
+                result.unresolvable.update(rejected)
             result.steps.append(
                 FilterStep(f.name, start, len(rows), rejected, time.perf_counter() - t0)
             )
@@ -185,6 +206,44 @@ class Scheduler:
                     f"{needed}, which this scheduler does not enable"
                 )
         return None
+
+    def _require_tenant_aggregate(
+        self, table: HostTable, rows: IntArray, spec: RequestSpec, result: FilterResult
+    ) -> IntArray:
+        """Nova's require_tenant_aggregate request filter (Rocky): a namespace that some
+        aggregate names in `filter_tenant_id*` goes only to nodes of such aggregates; one
+        that none names goes anywhere, or nowhere with
+        placement_aggregate_required_for_tenants. Every node's aggregates are looked at,
+        not only the candidates', as Nova asks the database for all of them."""
+        hosts = table.hosts
+        tenant = spec.project_id
+        named: dict[int, bool] = {}
+        mine: set[str] = set()
+        for r in np.flatnonzero(table.aggregated[: len(hosts)]).tolist():
+            for agg in hosts[r].aggregates:
+                if id(agg) not in named:
+                    named[id(agg)] = tenant in aggregate_tenants(agg)
+                    if named[id(agg)]:
+                        mine.add(agg.name)
+        if mine:
+            keep = [r for r in rows.tolist() if any(named[id(a)] for a in hosts[r].aggregates)]
+            why = (
+                f"TenantAggregate: namespace {tenant} is confined to aggregates "
+                f"{', '.join(sorted(mine))} (limit_tenants_to_placement_aggregate)"
+            )
+        elif self.options.placement_aggregate_required_for_tenants:
+            keep = []
+            why = (
+                f"TenantAggregate: no aggregate is reserved for namespace {tenant} "
+                "(placement_aggregate_required_for_tenants)"
+            )
+        else:
+            return rows
+        kept = set(keep)
+        rejected = {hosts[r].host: why for r in rows.tolist() if r not in kept}
+        result.unresolvable.update(rejected)
+        result.steps.append(FilterStep("TenantAggregate", len(rows), len(keep), rejected))
+        return np.array(keep, dtype=np.intp)
 
     @staticmethod
     def _force_and_ignore(
@@ -221,12 +280,15 @@ class Scheduler:
     # -- weighing --------------------------------------------------------------------------
 
     def weigh(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> Weighing:
-        """Normalise each weigher per request, multiply, sum, sort (stable), score 0..10.
+        """Normalise each weigher per request, multiply by each host's multiplier (its
+        aggregates' or the configured one), sum, sort (stable), score 0..10.
 
         The scores span the sums allowed by the weighers whose normalised values were not
         all zero: one that said nothing in this request (no group, no failures, equal
         values) does not widen the span, or BuildFailureWeigher's multiplier of a million
-        would squash every other weigher's difference into the same score. When none
+        would squash every other weigher's difference into the same score. A weigher
+        whose multiplier differs per host widens the span by its lowest and highest
+        multiplier, so every sum stays inside it and the mapping stays linear. When none
         told the hosts apart, the span of every weigher places their common weight.
         """
         weights = np.zeros(len(rows))
@@ -235,19 +297,23 @@ class Scheduler:
         lo = hi = 0.0
         told_apart = False
         if len(rows) > 1:
+            tuned = _tuned(table, rows)
             for w in self.weighers:
-                if not w.multiplier or not w.applies(spec):
+                if not w.applies(spec):
                     continue
                 t0 = time.perf_counter()
+                multipliers = w.multipliers(table, rows, tuned)
+                if not multipliers.any():
+                    continue
                 normalized = normalize(w.raw(table, rows, spec), w.minval, w.maxval)
-                share = w.multiplier * normalized
+                share = multipliers * normalized
                 weights += share
                 contributions[w.name] = share
                 seconds[w.name] = time.perf_counter() - t0
                 if normalized.any():
                     told_apart = True
-                    lo += min(0.0, w.multiplier)
-                    hi += max(0.0, w.multiplier)
+                    lo += min(0.0, float(multipliers.min()))
+                    hi += max(0.0, float(multipliers.max()))
         bounds = (lo, hi) if told_apart else self.score_bounds()
         order = np.argsort(-weights, kind="stable")
         weights = weights[order]
@@ -273,3 +339,11 @@ class Scheduler:
 
     def score_bounds(self) -> tuple[float, float]:
         return self._lo, self._hi
+
+
+def _tuned(table: HostTable, rows: IntArray) -> IntArray:
+    """Positions in `rows` of the hosts some of whose aggregates set a weight multiplier:
+    only their multipliers can differ from the configured ones (the table keeps which
+    rows those are, so a weighing does not walk every candidate's aggregates)."""
+    tuned: IntArray = np.flatnonzero(table.tuned[rows])
+    return tuned

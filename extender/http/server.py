@@ -13,6 +13,7 @@ import resource
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
@@ -279,8 +280,11 @@ VERBS: dict[str, Callable[[web.Request, bytes], Any]] = {
 }
 
 
+@asynccontextmanager
 async def _running(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
-    """Run `work` while the app runs (aiohttp's cleanup context)."""
+    """Run `work` while the app runs (aiohttp's cleanup context). A context manager, not a
+    bare generator: aiohttp calls a callback that returns anything else a second time, and
+    the first call's coroutine would never run."""
     task = asyncio.create_task(work)
     yield
     task.cancel()

@@ -8,6 +8,7 @@ methods that change it, so its row of columns always follows; filters only read 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,15 +19,18 @@ from extender.contract import (
     CPU,
     EPHEMERAL,
     FLAVOR,
+    IMAGE_PROPERTIES,
     MEMORY,
     METRICS_ANNOTATION_PREFIX,
+    METRICS_TIMESTAMP,
     OS_LABEL,
     PODS,
     RATIO_ANNOTATIONS,
     STATS_ANNOTATION_PREFIX,
     ZONE_LABEL,
 )
-from extender.errors import ObjectError, QuantityError
+from extender.errors import AnnotationError, ObjectError, QuantityError
+from extender.kube.annotations import load_json
 from extender.kube.objects import Node, NodeResourceTopology, Pod
 from extender.kube.pods import first_image, pod_is_io_op, pod_resources, pod_uid
 from extender.kube.quantities import PodResources, is_device_resource, parse_resource_list
@@ -64,6 +68,8 @@ class PodInfo:
     labels: dict[str, str]
     flavor: str | None
     image: str
+    #: its image properties as (name, text) pairs, for ImagePropertiesWeigher
+    image_properties: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def key(self) -> str:
@@ -144,6 +150,7 @@ class HostState:
         "labels",
         "max_pods",
         "metrics",
+        "metrics_timestamp",
         "nodename",
         "num_instances",
         "num_io_ops",
@@ -179,6 +186,8 @@ class HostState:
         self.stats: dict[str, str] = {}
         self.capabilities: dict[str, str] = {}
         self.metrics: dict[str, float] = {}
+        #: when the metrics were measured (annotation weighbridge.io/metrics-timestamp)
+        self.metrics_timestamp: datetime | None = None
         self.labels: dict[str, str] = {}
         self.taints: list[tuple[str, str, str]] = []
         self.host_ip: str | None = None
@@ -257,6 +266,7 @@ class HostState:
         }
         self.capabilities = {**meta.labels, **self.stats}
         self.metrics = _metrics(meta.annotations)
+        self.metrics_timestamp = _timestamp(meta.annotations.get(METRICS_TIMESTAMP))
 
     def _add_instance(self, info: PodInfo) -> None:
         """Nova's update_instance_info for one pod: it now consumes this host."""
@@ -326,6 +336,7 @@ class HostState:
 
     def summary(self) -> dict[str, Any]:
         """A read-only view for operators (GET /hosts) and for comparing caches in tests."""
+        stamp = self.metrics_timestamp
         return {
             "host": self.host,
             "total_usable_ram_mb": self.total_usable_ram_mb,
@@ -349,7 +360,19 @@ class HostState:
                 for name, total in sorted(self.allocatable.items())
             },
             "instances": sorted(i.key for i in self.instances.values()),
+            "metrics": {
+                "values": dict(sorted(self.metrics.items())),
+                "timestamp": None if stamp is None else stamp.isoformat(),
+                "age_seconds": self.metrics_age(),
+            },
         }
+
+    def metrics_age(self, now: datetime | None = None) -> float | None:
+        """Seconds since the metrics were measured; None when the node does not say."""
+        stamp = self.metrics_timestamp
+        if stamp is None:
+            return None
+        return ((now or datetime.now(UTC)) - stamp).total_seconds()
 
     def free_extended(self, name: str) -> float:
         return self.allocatable.get(name, 0.0) - self.extended_used.get(name, 0.0)
@@ -391,6 +414,39 @@ def _metrics(annotations: dict[str, str]) -> dict[str, float]:
     return metrics
 
 
+def _timestamp(text: str | None) -> datetime | None:
+    """An RFC 3339 time; unparsable or missing is None (the metrics have no known age)."""
+    if not text:
+        return None
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+
+
+def property_pairs(properties: dict[str, Any]) -> frozenset[tuple[str, str]]:
+    """Image properties as hashable (name, text) pairs: strings as written, other JSON
+    values as JSON, so `true` on a pod matches `true` on another (Nova compares str())."""
+    return frozenset(
+        (k, v if isinstance(v, str) else json.dumps(v, sort_keys=True))
+        for k, v in properties.items()
+    )
+
+
+def _bound_image_properties(annotations: dict[str, str]) -> frozenset[tuple[str, str]]:
+    """A bound pod's image properties; a malformed annotation counts as none, since the pod
+    is placed already and its mistake must not break the cache."""
+    text = annotations.get(IMAGE_PROPERTIES)
+    if text is None:
+        return frozenset()
+    try:
+        value = load_json(text, IMAGE_PROPERTIES)
+    except AnnotationError:
+        return frozenset()
+    return property_pairs(value) if isinstance(value, dict) else frozenset()
+
+
 def pod_info(pod: Pod) -> PodInfo:
     """The lean record a HostState keeps for a pod bound to it."""
     meta = pod.metadata
@@ -403,4 +459,5 @@ def pod_info(pod: Pod) -> PodInfo:
         labels=meta.labels,
         flavor=meta.annotations.get(FLAVOR),
         image=first_image(pod),
+        image_properties=_bound_image_properties(meta.annotations),
     )

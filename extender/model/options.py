@@ -53,6 +53,14 @@ class MetricsOptions(Settings):
         -10000.0,
         description="MetricsWeigher: the raw weight of a node that lacks a configured metric.",
     )
+    max_age_seconds: float | None = Field(
+        None,
+        gt=0,
+        description="MetricsFilter and MetricsWeigher: metrics older than this (node "
+        "annotation weighbridge.io/metrics-timestamp, RFC 3339), or without that annotation, "
+        "count as unavailable (as missing metrics: `required`, `weight_of_unavailable`). "
+        "Unset: metrics never go stale.",
+    )
 
     @field_validator("weight_setting")
     @classmethod
@@ -135,6 +143,23 @@ class Options(Settings):
         ".",
         description="AggregateImagePropertiesIsolation: separator after the namespace.",
     )
+    limit_tenants_to_placement_aggregate: bool = Field(
+        False,
+        description="Nova's require_tenant_aggregate request filter: a namespace named in "
+        "some aggregate's filter_tenant_id* metadata goes only to the nodes of such "
+        "aggregates; other namespaces go anywhere (unless the next option is set).",
+    )
+    placement_aggregate_required_for_tenants: bool = Field(
+        False,
+        description="With limit_tenants_to_placement_aggregate: a namespace that no "
+        "aggregate names is refused everywhere, instead of going anywhere.",
+    )
+    image_props_weight_setting: list[str] = Field(
+        default_factory=list,
+        description="ImagePropertiesWeigher: image properties to weigh, as name=ratio (for "
+        "example ['os_distro=10', 'hw_machine_type=0']); a property not listed counts 0. "
+        "Empty: every shared property counts 1.",
+    )
     metrics: MetricsOptions = Field(
         default_factory=MetricsOptions,
         description="MetricsFilter and MetricsWeigher (Nova's [metrics] group).",
@@ -157,3 +182,9 @@ class Options(Settings):
         description="RetryFilter and BuildFailureWeigher: most failed binds remembered at "
         "once; the oldest are forgotten first.",
     )
+
+    @field_validator("image_props_weight_setting")
+    @classmethod
+    def _parsable(cls, value: list[str]) -> list[str]:
+        parse_weight_setting(value)
+        return value

@@ -25,18 +25,20 @@ from extender.contract import (
     IGNORE_HOSTS,
     IMAGE_ID,
     IMAGE_PROPERTIES,
+    MAX_SERVER_PER_HOST,
     MEMORY,
     NUMA_POLICIES,
     NUMA_POLICY,
     SERVER_GROUP_LABEL,
     SERVER_GROUP_POLICY,
+    SERVER_GROUP_RULES,
 )
 from extender.errors import AnnotationError, ObjectError
 from extender.kube.annotations import load_json
 from extender.kube.objects import Pod
 from extender.kube.pods import first_image, pod_resources, pod_uid
 from extender.kube.quantities import PodResources, is_device_resource
-from extender.model.hoststate import PodInfo
+from extender.model.hoststate import PodInfo, property_pairs
 
 T = TypeVar("T")
 
@@ -51,6 +53,13 @@ class InstanceGroup:
     hosts: set[str] = field(default_factory=set)
     #: members per host, for the soft-affinity weighers
     counts: dict[str, int] = field(default_factory=dict)
+    #: Nova's group rules (annotation weighbridge.io/server-group-rules)
+    rules: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def max_server_per_host(self) -> int:
+        """Members one host may hold under anti-affinity: Nova's rule, 1 when unset."""
+        return self.rules.get(MAX_SERVER_PER_HOST, 1)
 
 
 @dataclass(slots=True)
@@ -104,6 +113,7 @@ class RequestSpec:
             self.labels,
             self.flavor,
             self.image_id,
+            property_pairs(self.image_properties),
         )
 
     @property
@@ -190,24 +200,50 @@ def _numa_policy(annotations: dict[str, str]) -> str | None:
     raise AnnotationError(NUMA_POLICY, f"unknown policy {policy!r}; use {', '.join(NUMA_POLICIES)}")
 
 
+def _group_rules(annotations: dict[str, str], policy: str) -> dict[str, int]:
+    """Nova's API checks (2.64): `max_server_per_host` is the only rule, a positive
+    integer, and only the anti-affinity policy takes it."""
+    rules = _json_object(annotations, SERVER_GROUP_RULES)
+    unknown = sorted(set(rules) - {MAX_SERVER_PER_HOST})
+    if unknown:
+        raise AnnotationError(
+            SERVER_GROUP_RULES, f"unknown rule {unknown[0]!r}; the rule is {MAX_SERVER_PER_HOST}"
+        )
+    if not rules:
+        return {}
+    if policy != "anti-affinity":
+        raise AnnotationError(
+            SERVER_GROUP_RULES, f"only the anti-affinity policy takes rules, not {policy!r}"
+        )
+    value = rules[MAX_SERVER_PER_HOST]
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise AnnotationError(
+            SERVER_GROUP_RULES, f"{MAX_SERVER_PER_HOST} must be a positive integer, got {value!r}"
+        )
+    return {MAX_SERVER_PER_HOST: value}
+
+
 def _group(pod: Pod, lookup: GroupLookup | None) -> InstanceGroup | None:
     name = pod.metadata.labels.get(SERVER_GROUP_LABEL)
     policy = pod.metadata.annotations.get(SERVER_GROUP_POLICY)
     if name is None:
-        if policy is not None:
-            raise AnnotationError(
-                SERVER_GROUP_POLICY, f"set, but the pod has no {SERVER_GROUP_LABEL} label"
-            )
+        for key in (SERVER_GROUP_POLICY, SERVER_GROUP_RULES):
+            if key in pod.metadata.annotations:
+                raise AnnotationError(key, f"set, but the pod has no {SERVER_GROUP_LABEL} label")
         return None
     if policy is None:
         raise AnnotationError(SERVER_GROUP_POLICY, f"missing for server group {name!r}")
     if policy not in GROUP_POLICIES:
         choices = ", ".join(GROUP_POLICIES)
         raise AnnotationError(SERVER_GROUP_POLICY, f"unknown policy {policy!r}; use {choices}")
+    rules = _group_rules(pod.metadata.annotations, policy)
     if lookup is None:
-        return InstanceGroup(name, [policy])
+        return InstanceGroup(name, [policy], rules=rules)
     group = lookup(pod.metadata.namespace, name)
     group.policies = [policy]
+    group.rules = rules
     return group
 
 

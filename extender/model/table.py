@@ -18,6 +18,7 @@ from typing import Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
+from extender.contract import WEIGHT_MULTIPLIER_SUFFIX
 from extender.kube.objects import Node
 from extender.model.hoststate import Aggregate, HostState, NumaZone, PodInfo, Ratios
 
@@ -41,6 +42,7 @@ ColumnName = Literal[
     "max_pods",
     "failed_builds",
     "free_devices",
+    "hypervisor_version",
 ]
 FIELDS: tuple[ColumnName, ...] = get_args(ColumnName)
 
@@ -59,11 +61,18 @@ class HostTable:
         self.up: BoolArray = np.zeros(capacity, dtype=bool)
         #: in at least one aggregate: the only hosts aggregate isolation filters must look at
         self.aggregated: BoolArray = np.zeros(capacity, dtype=bool)
+        #: in an aggregate that sets some weigher's multiplier (`*_weight_multiplier`): the
+        #: only hosts whose multipliers weighers must look up one by one
+        self.tuned: BoolArray = np.zeros(capacity, dtype=bool)
         #: each row's availability zones as a code into `zone_sets`: clusters have few
         #: distinct zone sets, so a zone filter decides per code, not per host
         self.zone_code: IntArray = np.zeros(capacity, dtype=np.intp)
         self.zone_sets: list[frozenset[str]] = []
         self._zone_codes: dict[frozenset[str], int] = {}
+        #: bumped by every change of a row; `stamps` holds each row's last one, so a result
+        #: computed over some rows at `version` can tell whether it still holds
+        self.version = 0
+        self.stamps: IntArray = np.zeros(capacity, dtype=np.intp)
 
     def __len__(self) -> int:
         return len(self.hosts)
@@ -100,6 +109,7 @@ class HostTable:
         host = self.hosts[row]
         last = self.hosts.pop()
         self.names.pop()
+        self._stamp(len(self.hosts))
         if last is not host:
             self.hosts[row] = last
             self.names[row] = last.host
@@ -157,6 +167,7 @@ class HostTable:
         row = self.index.get(name)
         if row is not None:
             self.hosts[row].numa_zones = zones
+            self._stamp(row)
 
     def aggregate_changed(self, names: Iterable[str]) -> None:
         """Rows of the hosts of an aggregate whose metadata changed: the aggregate object is
@@ -200,6 +211,10 @@ class HostTable:
             return np.fromiter(known, dtype=np.intp, count=len(known)), unknown
         return np.fromiter(found, dtype=np.intp, count=len(found)), []
 
+    def unchanged(self, rows: IntArray, version: int) -> bool:
+        """Whether none of `rows` changed (or was refilled or vacated) after `version`."""
+        return not len(rows) or int(self.stamps[rows].max()) <= version
+
     def named(self, values: Mapping[str, float], rows: IntArray) -> FloatArray:
         """Per-host values given by host name, as a column over `rows` (0 where not given):
         O(len(values)) in Python plus one numpy gather, for sparse per-request data such as
@@ -213,14 +228,24 @@ class HostTable:
         result: FloatArray = full[rows]
         return result
 
+    def _stamp(self, row: int) -> None:
+        self.version += 1
+        self.stamps[row] = self.version
+
     def _write(self, row: int) -> None:
         """Copy the hot numbers of the host at `row` into the columns."""
+        self._stamp(row)
         host = self.hosts[row]
         for f, column in self._columns.items():
             column[row] = getattr(host, f)
         self.disabled[row] = bool(host.service.get("disabled"))
         self.up[row] = bool(host.service.get("up"))
         self.aggregated[row] = bool(host.aggregates)
+        self.tuned[row] = any(
+            key.endswith(WEIGHT_MULTIPLIER_SUFFIX)
+            for agg in host.aggregates
+            for key in agg.metadata
+        )
         zones = host.availability_zones
         code = self._zone_codes.get(zones)
         if code is None:
@@ -235,4 +260,6 @@ class HostTable:
         self.disabled = np.resize(self.disabled, self._capacity)
         self.up = np.resize(self.up, self._capacity)
         self.aggregated = np.resize(self.aggregated, self._capacity)
+        self.tuned = np.resize(self.tuned, self._capacity)
         self.zone_code = np.resize(self.zone_code, self._capacity)
+        self.stamps = np.resize(self.stamps, self._capacity)

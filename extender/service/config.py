@@ -193,6 +193,58 @@ class CapacitySettings(Settings):
         return shapes
 
 
+class EventSettings(Settings):
+    """Events on pods the filters leave with no node (docs/troubleshooting.md)."""
+
+    enabled: bool = Field(
+        True,
+        description="Write an events.k8s.io Event on a pod the filters leave with no node, "
+        "with how many nodes each filter removed and the closest miss; only the active "
+        "replica writes them.",
+    )
+    min_interval_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="At most one Event write per pod per this long; rejections in between "
+        "are counted into the Event's series at the next write.",
+    )
+    queue_size: int = Field(
+        256,
+        gt=0,
+        description="Pods waiting for their Event to be written, past which new ones are "
+        "dropped (and counted): the verbs never wait for the API server.",
+    )
+    write_timeout_seconds: float = Field(
+        5.0, gt=0, description="An Event write that takes longer is abandoned (and counted)."
+    )
+
+
+class RequeueSettings(Settings):
+    """Waking pods this extender rejected when a change only it sees may let them fit
+    (docs/troubleshooting.md, "Pods that wait for kube-scheduler's flush")."""
+
+    enabled: bool = Field(
+        False,
+        description="Patch the annotation weighbridge.io/requeue on pods the filters left "
+        "with no node when a HostAggregate or NodeResourceTopology changes, an assumption "
+        "or a RetryFilter entry expires, and the change may cure the filter that rejected "
+        "them: kube-scheduler retries a pod on any update of it, instead of after its "
+        "unschedulable-pods flush (5 minutes). Needs patch on pods (the chart adds it).",
+    )
+    max_per_second: float = Field(
+        10.0, gt=0, description="Pods patched per second, at most, across all pods."
+    )
+    min_interval_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="A pod is woken at most once per this long; a change in between "
+        "wakes it when the interval ends.",
+    )
+    patch_timeout_seconds: float = Field(
+        5.0, gt=0, description="A pod patch that takes longer is abandoned (and counted)."
+    )
+
+
 class Config(Settings):
     """The whole configuration file."""
 
@@ -210,8 +262,14 @@ class Config(Settings):
     capacity: CapacitySettings = Field(
         default_factory=CapacitySettings, description="Headroom counts."
     )
+    events: EventSettings = Field(
+        default_factory=EventSettings, description="Events on rejected pods."
+    )
     leader: LeaderSettings = Field(
         default_factory=LeaderSettings, description="Leader election among replicas."
+    )
+    requeue: RequeueSettings = Field(
+        default_factory=RequeueSettings, description="Waking rejected pods."
     )
 
     def scheduler(self) -> Scheduler:

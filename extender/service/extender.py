@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from extender import telemetry
 from extender.cache.kubeapi import ApiError
 from extender.cache.state import ClusterState
+from extender.engine.filters.base import cause_of
 from extender.engine.scheduler import FilterResult, Scheduler, Weighing
 from extender.errors import AnnotationError, NotSyncedError, ObjectError, WireError
 from extender.kube.objects import Pod
@@ -36,12 +38,15 @@ from extender.kube.wire import (
     binding_uid,
 )
 from extender.model.request import RequestSpec, build_request_spec
+from extender.model.table import IntArray
 from extender.service.binding import Binder
 from extender.service.capacity import Capacity
 from extender.service.decisions import DecisionLog
+from extender.service.events import EventEmitter
 from extender.service.explain import Decision, report
+from extender.service.requeue import Requeuer
 
-UNKNOWN_NODE = "weighbridge: node {} is not in the extender's cache (yet)"
+UNKNOWN_NODE = "weighbridge: node is not in the extender's cache (yet)"
 
 Readiness = Callable[[], str | None]
 """Returns None when ready, else what is still missing."""
@@ -54,6 +59,25 @@ def always_ready() -> str | None:
 SPECS_KEPT = 4096
 """Request specs of recently filtered pods kept for their bind's check (the rest are read
 from the API again)."""
+
+
+WEIGHINGS_KEPT = 64
+"""Weighings done in filter calls and kept for the same pods' prioritize calls, at most
+(kube-scheduler prioritizes right after it filters, one pod at a time per profile)."""
+
+
+@dataclass(slots=True)
+class _Weighed:
+    """A pod's weighing from its filter call: valid for the same pod (resource version),
+    the same nodes in the same order, while none of their rows changed after `version`."""
+
+    resource_version: str
+    names: list[str]
+    rows: IntArray
+    version: int
+    hosts: list[str]
+    scores: list[int]
+    answer: list[HostPriority]
 
 
 class Extender:
@@ -80,7 +104,14 @@ class Extender:
         self.headroom = headroom or Capacity(state, scheduler)
         self.active = active
         self.decisions = DecisionLog()
+        #: set where Events can be written (a live cluster): told of every pod left with no node
+        self.events: EventEmitter | None = None
+        #: set where rejected pods are woken on changes only this extender sees
+        self.requeue: Requeuer | None = None
         self._specs: OrderedDict[str, RequestSpec] = OrderedDict()
+        self._weighed: OrderedDict[str, _Weighed] = OrderedDict()
+        #: set by the first prioritize call: a scheduler that only filters never pays for it
+        self._weighs_ahead = False
 
     def request_spec(self, pod: Pod) -> RequestSpec:
         return build_request_spec(
@@ -122,32 +153,67 @@ class Extender:
         result = self.scheduler.filter(table, rows, spec)
         _record_filtering(result)
         self.decisions.filtered(spec.uid, pod_name(pod), len(names), result)
+        if self.events is not None and not len(result.passed):
+            self.events.rejected(pod, result, len(names))
+        if self.requeue is not None:
+            if len(result.passed):
+                self.requeue.passed(spec.uid)
+            else:
+                self.requeue.rejected(pod, result)
         failed = result.failed
         for name in unknown:
-            failed[name] = UNKNOWN_NODE.format(name)
+            failed[name] = UNKNOWN_NODE
         known = table.names
         passed = [known[r] for r in result.passed.tolist()]
+        if self._weighs_ahead and len(passed) > 1:
+            self._weigh_ahead(pod, spec, passed, result.passed)
         return _answer(args, names, passed, failed, result.unresolvable)
 
-    def prioritize(self, pod: Pod, names: list[str]) -> list[HostPriority]:
-        missing = self.readiness()
-        if missing is not None:
-            raise NotSyncedError(f"weighbridge: not ready: {missing}")
-        try:
-            spec = self.request_spec(pod)
-        except (AnnotationError, ObjectError):
-            return [HostPriority(n, 0) for n in names]
-        if self.active() is not None:
-            return [HostPriority(n, 0) for n in names]
+    def _weigh_ahead(self, pod: Pod, spec: RequestSpec, names: list[str], rows: IntArray) -> None:
+        """Weigh the nodes that passed now, while their rows are at hand: kube-scheduler's
+        prioritize call for this pod names the same nodes, and gets this weighing if none
+        of their rows changed in between (one pass per pod instead of two)."""
+        kept = self._weighed
+        kept[spec.uid] = self._weigh(pod, spec, names, rows)
+        kept.move_to_end(spec.uid)
+        if len(kept) > WEIGHINGS_KEPT:
+            kept.popitem(last=False)
+
+    def _weigh(self, pod: Pod, spec: RequestSpec, names: list[str], rows: IntArray) -> _Weighed:
         table = self.state.table
-        rows, _ = table.rows(names)
+        version = table.version
         weighing = self.scheduler.weigh(table, rows, spec)
         _record_weighing(weighing)
         known = table.names
         hosts = [known[r] for r in weighing.rows.tolist()]
         scores = weighing.scores.tolist()
-        self.decisions.prioritized(spec.uid, hosts, scores)
-        return list(map(HostPriority, hosts, scores))
+        answer = list(map(HostPriority, hosts, scores))
+        return _Weighed(pod.metadata.resource_version, names, rows, version, hosts, scores, answer)
+
+    def prioritize(self, pod: Pod, names: list[str]) -> list[HostPriority]:
+        """The weighing the pod's filter call kept, while it holds; else weigh now."""
+        missing = self.readiness()
+        if missing is not None:
+            raise NotSyncedError(f"weighbridge: not ready: {missing}")
+        if self.active() is not None:
+            return [HostPriority(n, 0) for n in names]
+        self._weighs_ahead = True
+        uid = pod_uid(pod)
+        table = self.state.table
+        kept = self._weighed.pop(uid, None)
+        if (
+            kept is None
+            or kept.resource_version != pod.metadata.resource_version
+            or kept.names != names
+            or not table.unchanged(kept.rows, kept.version)
+        ):
+            try:
+                spec = self.request_spec(pod)
+            except (AnnotationError, ObjectError):
+                return [HostPriority(n, 0) for n in names]
+            kept = self._weigh(pod, spec, names, table.rows(names)[0])
+        self.decisions.prioritized(uid, kept.hosts, kept.scores)
+        return kept.answer
 
     async def bind(self, args: ExtenderBindingArgs) -> ExtenderBindingResult:
         """Nova's claim: bind only where the filters still pass the pod, on this replica's
@@ -205,7 +271,9 @@ class Extender:
         kube-scheduler's dry run ignores extender filters, so it may evict pods on a node we
         will reject anyway. The victims themselves are kept as given: the dry run already
         chose the fewest its own plugins need, and evicting fewer could leave the node
-        infeasible for them.
+        infeasible for them. Nodes only our filters reject never get here (the dry run
+        finds no victims there and kube-scheduler then asks no extender), which is why
+        those filters report such rejections as unresolvable (docs/filters.md, "Res.").
         """
         if self.active() is not None:
             return ExtenderPreemptionResult({})
@@ -236,8 +304,14 @@ class Extender:
         return ExtenderPreemptionResult(kept)
 
     def _passes_without(self, node: str, uids: list[str], spec: RequestSpec) -> bool:
-        """Run the filters on a what-if copy of `node` without the victims."""
-        table = self.state.table.what_if(node, uids)
+        """Run the filters on a what-if copy of `node` without the victims, after the live
+        node: a rejection no eviction cures (one that needs the whole cluster's view, as
+        tenant confinement does) ends it there."""
+        live = self.state.table
+        rows, _ = live.rows([node])
+        if node in self.scheduler.filter(live, rows, spec).unresolvable:
+            return False
+        table = live.what_if(node, uids)
         if table is None:
             return False
         rows, _ = table.rows()
@@ -305,9 +379,13 @@ def _answer(
     unresolvable: dict[str, str],
 ) -> ExtenderFilterResult:
     """Answer in the mode we were asked in: names for names, the same Nodes for Nodes
-    (`names` are the names of `args.Nodes.items`, in order)."""
+    (`names` are the names of `args.Nodes.items`, in order). Each node's reason is cut to its
+    cause, which kube-scheduler counts: its FailedScheduling message and the pod's condition
+    then list each cause once, however many nodes it rejected."""
     for name in unresolvable:
         failed.pop(name, None)
+    failed = {name: cause_of(why) for name, why in failed.items()}
+    unresolvable = {name: cause_of(why) for name, why in unresolvable.items()}
     if args.NodeNames is not None or args.Nodes is None:
         return ExtenderFilterResult(None, passed, failed, unresolvable)
     keep = set(passed)

@@ -22,6 +22,8 @@ EXTENDER_RULES = {
     ("", "pods", "list"),
     ("", "pods", "watch"),
     ("", "pods/binding", "create"),
+    ("events.k8s.io", "events", "create"),
+    ("events.k8s.io", "events", "patch"),
     ("weighbridge.io", "hostaggregates", "list"),
     ("weighbridge.io", "hostaggregates", "watch"),
     ("topology.node.k8s.io", "noderesourcetopologies", "list"),
@@ -174,6 +176,33 @@ def test_cluster_role_grants_exactly_the_calls_the_extender_makes() -> None:
     assert subject["namespace"] == "weighbridge"
     pod = find(docs, "Deployment")["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == subject["name"]
+
+
+def test_requeue_adds_only_patch_on_pods() -> None:
+    """config.requeue wakes rejected pods with an annotation: the one extra permission."""
+    docs = render({"config": {"requeue": {"enabled": True}}})
+    rules = _flat_rules(find(docs, "ClusterRole")["rules"])
+    assert rules == EXTENDER_RULES | {("", "pods", "patch")}
+
+
+def test_second_scheduler_flushes_its_unschedulable_pool_every_minute() -> None:
+    """kube-scheduler v1.36 takes the flush interval only as a (deprecated) flag."""
+    flag = "--pod-max-in-unschedulable-pods-duration"
+    on = {"scheduler": {"enabled": True}}
+    deployment = find(render(on), "Deployment", "-scheduler")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert f"{flag}=60s" in container["command"]
+    off = merged(on, {"scheduler": {"podMaxInUnschedulablePodsDuration": ""}})
+    (container,) = find(render(off), "Deployment", "-scheduler")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert not [a for a in container["command"] if a.startswith(flag)]
+
+
+def test_events_turned_off_take_their_rbac_rule_with_them() -> None:
+    off = render({"config": {"events": {"enabled": False}}})
+    rules = _flat_rules(find(off, "ClusterRole")["rules"])
+    assert rules == {r for r in EXTENDER_RULES if r[0] != "events.k8s.io"}
 
 
 def test_config_value_becomes_a_valid_configuration_and_rolls_the_pods() -> None:

@@ -111,4 +111,4 @@ def test_capacity_count_is_what_kube_scheduler_places(
     assert (len(bound), len(pending)) == (fit, EXTRA)
     for p in pending:
         messages = [c.get("message", "") for c in p.get("status", {}).get("conditions", [])]
-        assert any("RamFilter: requested 1024Mi" in m for m in messages), messages
+        assert any("RamFilter: needs 1024Mi" in m for m in messages), messages

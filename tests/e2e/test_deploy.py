@@ -192,6 +192,8 @@ EXTENDER_MAY = [
     ("list", "pods", ALL),
     ("watch", "pods", ALL),
     ("create", "pods/binding", OTHER),
+    ("create", "events.k8s.io/events", OTHER),
+    ("patch", "events.k8s.io/events", OTHER),
     ("list", "weighbridge.io/hostaggregates", ALL),
     ("watch", "weighbridge.io/hostaggregates", ALL),
     ("list", "topology.node.k8s.io/noderesourcetopologies", ALL),
@@ -211,6 +213,8 @@ EXTENDER_MAY_NOT_NAMED = [
 ]
 EXTENDER_MAY_NOT = [
     ("create", "events", OTHER),
+    ("delete", "events.k8s.io/events", OTHER),
+    ("update", "events.k8s.io/events", OTHER),
     ("get", "secrets", MINE),
     ("list", "secrets", ALL),
     ("get", "secrets", "kube-system"),

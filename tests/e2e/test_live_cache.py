@@ -84,7 +84,7 @@ def test_pod_no_node_passes_stays_pending_with_the_reason(
     make_node(control_plane, name, memory="16Gi", labels=labels, annotations={RATIO: "0.5"})
     wb.wait_for_hosts(name)
     create_pod(control_plane, namespace, "too-big", memory="12Gi", selector=labels)
-    reason = "RamFilter: requested 12288Mi, usable 8192Mi (ratio 0.5)"
+    reason = "RamFilter: needs 12288Mi, more than usable memory (ratio 0.5)"
     messages = wait_for(
         "a FailedScheduling event with the filter's reason",
         lambda: [m for m in events_for(control_plane, namespace, "too-big") if reason in m],

@@ -13,7 +13,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from extender.contract import HINTS
-from extender.engine.filters.base import BaseFilter
+from extender.engine.filters.base import BaseFilter, reason
 from extender.errors import AnnotationError
 from extender.model.hoststate import HostState
 from extender.model.request import InstanceGroup, RequestSpec
@@ -52,17 +52,27 @@ class ServerGroupAffinityFilter(BaseFilter):
 
 
 class ServerGroupAntiAffinityFilter(BaseFilter):
-    """Policy `anti-affinity`: no two members on one node. The pod's own node (where it
-    already runs) passes, as Nova's move to the same host does."""
+    """Policy `anti-affinity`: fewer than `max_server_per_host` members (Nova's rule, 1 by
+    default) on a node. The pod's own node (where it already runs) passes, as Nova's move
+    to the same host does."""
 
     def applies(self, spec: RequestSpec) -> bool:
         return _group_with(spec, "anti-affinity") is not None
 
     def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         group = _group_with(spec, "anti-affinity")
-        if group is None or spec.uid in host.instances or host.host not in group.hosts:
+        if group is None or spec.uid in host.instances:
             return None
-        return f"{self.name}: server group {group.name} (anti-affinity) already has a pod here"
+        here = group.counts.get(host.host, 0)
+        limit = group.max_server_per_host
+        if here < limit:
+            return None
+        if limit == 1:
+            return f"{self.name}: server group {group.name} (anti-affinity) already has a pod here"
+        return (
+            f"{self.name}: server group {group.name} (anti-affinity) has {here} pods here, "
+            f"max_server_per_host {limit}"
+        )
 
     def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
         group = _group_with(spec, "anti-affinity")
@@ -72,8 +82,8 @@ class ServerGroupAntiAffinityFilter(BaseFilter):
         for name in group.hosts:
             host = table.get(name)
             if host is not None and spec.uid not in host.instances:
-                taken[name] = 1.0
-        result: BoolArray = table.named(taken, rows) == 0
+                taken[name] = float(group.counts.get(name, 0))
+        result: BoolArray = table.named(taken, rows) < group.max_server_per_host
         return result
 
 
@@ -105,7 +115,7 @@ class DifferentHostFilter(BaseFilter):
         here = [r for r in _references(spec, "different_host") if host.has_instance(r)]
         if not here:
             return None
-        return f"{self.name}: {', '.join(here)} (hint different_host) runs here"
+        return reason(f"{self.name}: a pod of hint different_host runs here", ", ".join(here))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,4 +158,4 @@ class SimpleCIDRAffinityFilter(BaseFilter):
             inside = False
         if inside:
             return None
-        return f"{self.name}: node IP {host.host_ip} is outside {near.text}"
+        return reason(f"{self.name}: node IP is outside {near.text}", host.host_ip)

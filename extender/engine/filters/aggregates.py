@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from extender.contract import FLAVOR, INSTANCE_TYPE_KEY, TENANT_KEY
-from extender.engine.filters.base import BaseFilter
+from extender.engine.filters.base import BaseFilter, reason
 from extender.engine.filters.capacity import (
     CoreFilter,
     DiskFilter,
@@ -27,7 +27,7 @@ from extender.engine.filters.capacity import (
     _RatioFilter,
 )
 from extender.engine.filters.extra_specs import Requirement, parse_requirement
-from extender.model.hoststate import HostState
+from extender.model.hoststate import Aggregate, HostState
 from extender.model.options import Options
 from extender.model.request import RequestSpec
 from extender.model.table import BoolArray, HostTable, IntArray
@@ -68,6 +68,18 @@ def aggregate_number(host: HostState, key: str, default: N, cast: Callable[[str]
         return validate_num_values(aggregate_values_from_key(host, key), default, cast)
     except ValueError:
         return default
+
+
+def aggregate_tenants(agg: Aggregate) -> set[str]:
+    """The namespaces an aggregate names under every key starting with `filter_tenant_id`
+    (Nova 2023.2: `filter_tenant_id_2`, ...), comma-split."""
+    return {
+        t.strip()
+        for key, value in agg.metadata.items()
+        if key.startswith(TENANT_KEY)
+        for t in value.split(",")
+        if t.strip()
+    }
 
 
 class _AggregateRatio(_RatioFilter):
@@ -123,17 +135,18 @@ class _AggregatedOnly(BaseFilter):
 
 
 class AggregateMultiTenancyIsolation(_AggregatedOnly):
-    """Aggregates with `filter_tenant_id` take only the listed namespaces; a node in no such
-    aggregate takes every namespace (the filter keeps others off, it does not confine)."""
+    """Aggregates with `filter_tenant_id*` keys take only the listed namespaces; a node in no
+    such aggregate takes every namespace (the filter keeps others off, it does not confine:
+    the option limit_tenants_to_placement_aggregate does)."""
 
     def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         if not host.aggregates:
             return None
-        tenants = aggregate_metadata_get_by_host(host, TENANT_KEY).get(TENANT_KEY)
+        tenants = set().union(*(aggregate_tenants(agg) for agg in host.aggregates))
         if tenants and spec.project_id not in tenants:
-            return (
-                f"{self.name}: node is reserved for namespaces {', '.join(sorted(tenants))}; "
-                f"the pod is in {spec.project_id}"
+            return reason(
+                f"{self.name}: node is reserved for other namespaces than {spec.project_id}",
+                f"reserved for {', '.join(sorted(tenants))}",
             )
         return None
 
@@ -150,7 +163,10 @@ class AggregateTypeAffinityFilter(_AggregatedOnly):
         if spec.flavor in flavors:
             return None
         asked = repr(spec.flavor) if spec.flavor else f"no {FLAVOR}"
-        return f"{self.name}: node takes flavors {', '.join(sorted(flavors))}; the pod has {asked}"
+        return reason(
+            f"{self.name}: node takes other flavors, the pod has {asked}",
+            f"takes {', '.join(sorted(flavors))}",
+        )
 
 
 def _property_text(value: Any) -> str:
@@ -176,9 +192,10 @@ class AggregateImagePropertiesIsolation(_AggregatedOnly):
                 continue
             prop = props.get(key)
             if prop and _property_text(prop) not in allowed:
-                return (
-                    f"{self.name}: image property {key}={_property_text(prop)!r}, node's "
-                    f"aggregates allow {', '.join(sorted(allowed))}"
+                return reason(
+                    f"{self.name}: image property {key}={_property_text(prop)!r} is not "
+                    "allowed by the node's aggregates",
+                    f"allowed {', '.join(sorted(allowed))}",
                 )
         return None
 
@@ -217,8 +234,9 @@ class AggregateInstanceExtraSpecsFilter(BaseFilter):
                     f"of the node has {item.metadata_key}"
                 )
             if not any(item.requirement.matches(v) for v in values):
-                return (
-                    f"{self.name}: {item.key} requires {item.requirement.text!r}, node's "
-                    f"aggregates have {', '.join(sorted(values))}"
+                return reason(
+                    f"{self.name}: {item.key} requires {item.requirement.text!r}, which the "
+                    "node's aggregates do not match",
+                    f"aggregates have {', '.join(sorted(values))}",
                 )
         return None

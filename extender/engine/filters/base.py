@@ -2,9 +2,13 @@
 
 `host_passes` is the rule (Nova's name, so that `grep host_passes` finds every filter as it
 does in Nova's tree) in Nova's terms: it returns None when the host passes, or the reason it
-does not, naming the filter and the numbers. `vector`, where a filter has one, computes the
-same verdicts for many hosts at once over the HostTable's columns; a property test proves
-the two agree. Filters are plain objects: no HTTP, no Kubernetes client.
+does not, naming the filter and the numbers. A reason is its cause, worded the same for every
+node rejected for it (`RamFilter: needs 4096Mi, more than usable memory (ratio 0.5)`), then
+this node's own numbers, where they matter, in ` [node: ...]` (`reason`): FailedNodes carry
+only the causes (`cause_of`), which kube-scheduler counts into one line each, while `explain`
+and `/explain` show each node's numbers. `vector`, where a filter has one, computes the same
+verdicts for many hosts at once over the HostTable's columns; a property test proves the two
+agree. Filters are plain objects: no HTTP, no Kubernetes client.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ class BaseFilter(Plugin):
     """A host filter; subclasses set `host_passes` and, where hot, `vector`."""
 
     registry: ClassVar[dict[str, type[BaseFilter]]] = {}
-    #: A rejection preemption could cure (evicting pods frees what was missing): the host
-    #: goes to FailedNodes; otherwise to FailedAndUnresolvableNodes.
+    #: A rejection kube-scheduler's preemption can cure: its dry run, which knows only its
+    #: own plugins, evicts what the pod lacks by their measure, and by ours too. The host
+    #: goes to FailedNodes; otherwise to FailedAndUnresolvableNodes, so that kube-scheduler
+    #: does not wait on a preemption that cannot come.
     resolvable: ClassVar[bool] = False
 
     def __init__(self, options: Options) -> None:
@@ -37,6 +43,10 @@ class BaseFilter(Plugin):
     def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         raise NotImplementedError
 
+    def resolvable_on(self, host: HostState) -> bool:
+        """Whether this filter's rejection of `host` is resolvable (see `resolvable`)."""
+        return self.resolvable
+
     def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
         """The pass mask for `rows`, or None where the filter has no fast path."""
         return None
@@ -46,6 +56,21 @@ class BaseFilter(Plugin):
         reasons may find them faster than host by host."""
         hosts = table.hosts
         return [self.host_passes(hosts[r], spec) or f"{self.name}: rejected" for r in rows.tolist()]
+
+
+#: Opens the part of a reason that is this node's own; the cause is what precedes it.
+NODE_PART = " [node: "
+
+
+def reason(cause: str, node: str) -> str:
+    """A rejection: the cause shared by every node rejected for it, then this node's numbers."""
+    return f"{cause}{NODE_PART}{node}]"
+
+
+def cause_of(why: str) -> str:
+    """The part of a reason that is the same for every node rejected for that cause, which
+    kube-scheduler counts (FailedNodes): a reason without node numbers is its own cause."""
+    return why.partition(NODE_PART)[0]
 
 
 # Both are memoised: a pod that most of a large cluster rejects needs thousands of reasons,

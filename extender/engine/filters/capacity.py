@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from extender.engine.filters.base import BaseFilter, fmt_mb, fmt_num
+from extender.engine.filters.base import BaseFilter, fmt_mb, fmt_num, reason
 from extender.model.hoststate import HostState
 from extender.model.request import RequestSpec
 from extender.model.table import BoolArray, ColumnName, HostTable, IntArray
@@ -28,11 +28,16 @@ class _RatioFilter(BaseFilter):
     resolvable = True
     ratio_attr: ClassVar[ColumnName]
     #: what the amounts are of, and the word for what the ratio leaves, in reasons
-    noun: ClassVar[str] = ""
+    noun: ClassVar[str] = "memory"
     left: ClassVar[str] = "usable"
 
     def ratio(self, host: HostState) -> float:
         return float(getattr(host, self.ratio_attr))
+
+    def resolvable_on(self, host: HostState) -> bool:
+        """Below ratio 1 the limit is stricter than NodeResourcesFit's, so kube-scheduler's
+        dry run frees too little; from 1 up the two agree."""
+        return self.ratio(host) >= 1.0
 
     @property
     def uses_host_ratio(self) -> bool:
@@ -62,13 +67,19 @@ class _RatioFilter(BaseFilter):
         return fmt_mb(value)
 
     def message(self, requested: float, total: float, usable: float, ratio: float) -> str:
-        asked = f"{self.name}: requested {self.amount(requested)}{self.noun}"
+        """The cause names the request and the ratio, which most nodes share; the node's
+        own amounts follow it."""
+        needs = f"{self.name}: needs {self.amount(requested)}"
         if total < requested:
-            return (
-                f"{asked}, node allocatable {self.amount(total)}: "
-                "a pod may not overcommit its own node"
+            return reason(
+                f"{needs}, more than the node's allocatable {self.noun}: "
+                "a pod may not overcommit its own node",
+                f"{self.amount(total)} allocatable",
             )
-        return f"{asked}, {self.left} {self.amount(usable)} (ratio {fmt_num(ratio)})"
+        return reason(
+            f"{needs}, more than {self.left} {self.noun} (ratio {fmt_num(ratio)})",
+            f"{self.amount(usable)} {self.left}",
+        )
 
     def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         requested = self.requested(spec)
@@ -112,7 +123,7 @@ class RamFilter(_RatioFilter):
 
 class DiskFilter(_RatioFilter):
     ratio_attr = "disk_allocation_ratio"
-    noun = " ephemeral-storage"
+    noun = "ephemeral-storage"
 
     def requested(self, spec: RequestSpec) -> float:
         return spec.disk_mb
@@ -128,7 +139,7 @@ class DiskFilter(_RatioFilter):
 
 class CoreFilter(_RatioFilter):
     ratio_attr = "cpu_allocation_ratio"
-    noun = " vCPUs"
+    noun = "vCPUs"
     left = "free"
 
     def amount(self, value: float) -> str:
@@ -149,9 +160,10 @@ class CoreFilter(_RatioFilter):
 
 
 class _CountFilter(BaseFilter):
-    """A host passes while a count stays below its maximum."""
+    """A host passes while a count stays below its maximum. Unresolvable: no plugin of
+    kube-scheduler counts pods against this maximum, so its dry run finds no victims on such
+    a node and never asks the extender's preempt verb about it."""
 
-    resolvable = True
     attr: ClassVar[ColumnName]
     option = ""
     what = ""
@@ -164,7 +176,7 @@ class _CountFilter(BaseFilter):
         maximum = self.maximum(host)
         if count < maximum:
             return None
-        return f"{self.name}: {count} {self.what}, {self.option} is {maximum}"
+        return reason(f"{self.name}: {self.what} reach {self.option} ({maximum})", str(count))
 
     def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
         if type(self).maximum is not _CountFilter.maximum:

@@ -8,7 +8,7 @@ the pools. A node without the resource has none of it (Nova fails hosts without 
 
 from __future__ import annotations
 
-from extender.engine.filters.base import BaseFilter, fmt_num
+from extender.engine.filters.base import BaseFilter, fmt_num, reason
 from extender.model.hoststate import HostState
 from extender.model.request import RequestSpec
 
@@ -26,14 +26,13 @@ class PciPassthroughFilter(BaseFilter):
         return bool(spec.derived(self.name, _device_requests))
 
     def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
-        short = []
+        asked, free_of = [], []
         for name, wanted in spec.derived(self.name, _device_requests).items():
             free = host.free_extended(name)
             if free < wanted:
                 total = host.allocatable.get(name, 0.0)
-                short.append(
-                    f"{name} requested {fmt_num(wanted)}, free {fmt_num(free)} of {fmt_num(total)}"
-                )
-        if not short:
+                asked.append(f"{fmt_num(wanted)} {name}")
+                free_of.append(f"{name} free {fmt_num(free)} of {fmt_num(total)}")
+        if not asked:
             return None
-        return f"{self.name}: {'; '.join(short)}"
+        return reason(f"{self.name}: needs {', '.join(asked)}, more than free", "; ".join(free_of))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from extender.engine.filters.base import BaseFilter, fmt_mb, fmt_num
+from extender.engine.filters.base import BaseFilter, fmt_mb, fmt_num, reason
 from extender.model.hoststate import HostState
 from extender.model.request import RequestSpec
 
@@ -39,9 +39,10 @@ class _ExactFilter(BaseFilter):
         requested, free = self.amounts(host, spec)
         if _equal(requested, free):
             return None
-        return (
-            f"{self.name}: requested {self.amount(requested)}{self.noun}, node has exactly "
-            f"{self.amount(free)} free"
+        return reason(
+            f"{self.name}: needs {self.amount(requested)}{self.noun}, not exactly what the "
+            "node has free",
+            f"{self.amount(free)} free",
         )
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from extender.contract import EXTRA_SPECS
-from extender.engine.filters.base import BaseFilter
+from extender.engine.filters.base import BaseFilter, reason
 from extender.errors import AnnotationError
 from extender.kube.annotations import MAX_JSON_DEPTH, json_depth
 from extender.model.hoststate import QUERYABLE, HostState
@@ -186,5 +186,5 @@ class ComputeCapabilitiesFilter(BaseFilter):
             text = as_text(value)
             if not cap.requirement.matches(text):
                 wanted = cap.requirement.text
-                return f"{self.name}: {cap.key} requires {wanted!r}, node has {text!r}"
+                return reason(f"{self.name}: {cap.key} requires {wanted!r}", f"has {text!r}")
         return None

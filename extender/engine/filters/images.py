@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from extender.contract import IMAGE_ID, IMAGE_PROPERTIES
-from extender.engine.filters.base import BaseFilter
+from extender.engine.filters.base import BaseFilter, reason
 from extender.errors import AnnotationError
 from extender.model.hoststate import HostState
 from extender.model.options import Options
@@ -164,13 +164,16 @@ class ImagePropertiesFilter(BaseFilter):
                 break
         else:
             offered_text = "; ".join("/".join(t) for t in host.supported_instances)
-            return f"{self.name}: the image needs {self._wanted(req)}; node offers {offered_text}"
+            return reason(
+                f"{self.name}: the image needs {self._wanted(req)}, which the node does not offer",
+                f"offers {offered_text}",
+            )
         if req.version is not None and host.hypervisor_version:
             version = version_of(host.hypervisor_version)
             if not satisfies(version, req.version):
-                return (
-                    f"{self.name}: the image needs kubelet {req.version_text}; node runs "
-                    f"{_format_version(version)}"
+                return reason(
+                    f"{self.name}: the image needs kubelet {req.version_text}",
+                    f"runs {_format_version(version)}",
                 )
         return None
 

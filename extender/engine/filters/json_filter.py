@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from extender.contract import HINTS
-from extender.engine.filters.base import BaseFilter
+from extender.engine.filters.base import BaseFilter, reason
 from extender.errors import AnnotationError
 from extender.kube.annotations import json_depth
 from extender.model.hoststate import HostState
@@ -182,7 +182,7 @@ class JsonFilter(BaseFilter):
         try:
             result = evaluate(host)
         except _Incomparable as exc:
-            return f"{self.name}: query {text}: {exc}"
+            return reason(f"{self.name}: query {text} cannot be evaluated", str(exc))
         if isinstance(result, list):
             result = any(result)
         if result:

@@ -14,7 +14,7 @@ as the exporter makes it; pods bound since its last update are not subtracted.
 from __future__ import annotations
 
 from extender.contract import CPU, MEMORY
-from extender.engine.filters.base import BaseFilter, fmt_mb, fmt_num
+from extender.engine.filters.base import BaseFilter, fmt_mb, fmt_num, reason
 from extender.model.hoststate import HostState
 from extender.model.request import RequestSpec
 
@@ -30,9 +30,9 @@ def _numa_request(spec: RequestSpec) -> dict[str, float]:
 
 class NUMATopologyFilter(BaseFilter):
     """With `weighbridge.io/numa-policy: single-numa-node`, one NUMA zone of the node
-    (NodeResourceTopology) must have the pod's cpu, memory and devices available."""
-
-    resolvable = True
+    (NodeResourceTopology) must have the pod's cpu, memory and devices available.
+    Unresolvable: zones' `available` changes only when the exporter reports again, so no
+    eviction the dry run could propose makes the node pass at once."""
 
     def applies(self, spec: RequestSpec) -> bool:
         return spec.numa_policy == "single-numa-node"
@@ -55,4 +55,4 @@ class NUMATopologyFilter(BaseFilter):
             f"{z.name}: " + ", ".join(_amount(n, z.available.get(n, 0.0)) for n in sorted(wanted))
             for z in zones
         )
-        return f"{self.name}: no single NUMA zone has {asked} available ({offered})"
+        return reason(f"{self.name}: no single NUMA zone has {asked} available", offered)

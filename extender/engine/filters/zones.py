@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from extender.engine.filters.base import BaseFilter
+from extender.engine.filters.base import BaseFilter, reason
 from extender.model.hoststate import HostState
 from extender.model.request import RequestSpec
 from extender.model.table import BoolArray, HostTable, IntArray
@@ -30,11 +30,17 @@ class AvailabilityZoneFilter(BaseFilter):
         if zones:
             if zone in zones:
                 return None
-            return f"{self.name}: requested zone {zone!r}, node is in {', '.join(sorted(zones))}"
+            return reason(
+                f"{self.name}: node is not in requested zone {zone!r}",
+                f"in {', '.join(sorted(zones))}",
+            )
         default = self.options.default_availability_zone
         if zone == default:
             return None
-        return f"{self.name}: requested zone {zone!r}, node has no zone (default {default!r})"
+        return reason(
+            f"{self.name}: node is not in requested zone {zone!r}",
+            f"no zone, default {default!r}",
+        )
 
     def _verdicts(self, table: HostTable, spec: RequestSpec) -> list[str | None]:
         """The verdict for each zone code of the table."""

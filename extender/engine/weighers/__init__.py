@@ -8,6 +8,7 @@ from extender.engine.weighers import (  # noqa: F401  (imported to register thei
     capacity,
     devices,
     failures,
+    images,
     metrics,
 )
 from extender.engine.weighers.base import BaseWeigher, normalize

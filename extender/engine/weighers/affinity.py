@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 class _SoftAffinityWeigher(BaseWeigher):
     policy = ""
-    sign = 1.0
+    #: +1 counts members as a gain, -1 as a cost
+    direction = 1.0
 
     def __init__(self, options: Options, multiplier: float) -> None:
         super().__init__(options, multiplier)
@@ -34,13 +35,13 @@ class _SoftAffinityWeigher(BaseWeigher):
         group = spec.instance_group
         if group is None or self.policy not in group.policies:
             return 0.0
-        return self.sign * group.counts.get(host.host, 0)
+        return self.direction * group.counts.get(host.host, 0)
 
     def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> FloatArray | None:
         group = spec.instance_group
         if group is None or self.policy not in group.policies:
             return None
-        result: FloatArray = self.sign * table.named(group.counts, rows)
+        result: FloatArray = self.direction * table.named(group.counts, rows)
         return result
 
 
@@ -48,10 +49,12 @@ class ServerGroupSoftAffinityWeigher(_SoftAffinityWeigher):
     """Members of the group on the node: more is better."""
 
     policy = "soft-affinity"
+    multiplier_key = "soft_affinity_weight_multiplier"
 
 
 class ServerGroupSoftAntiAffinityWeigher(_SoftAffinityWeigher):
     """Minus the members of the group on the node: fewer is better."""
 
     policy = "soft-anti-affinity"
-    sign = -1.0
+    direction = -1.0
+    multiplier_key = "soft_anti_affinity_weight_multiplier"

@@ -2,7 +2,9 @@
 
 Each weigher gives a raw value per host; raw values are clipped to the bounds the class
 declares, normalised per request to [0, 1] (a missing bound comes from the request's own
-values; all-equal values give 0), multiplied by the configured multiplier and summed.
+values; all-equal values give 0), multiplied by the host's multiplier and summed. The host's
+multiplier is Nova's get_weight_multiplier (Stein): the smallest value of the weigher's key
+(`ram_weight_multiplier`, ...) across the host's aggregates, else the configured one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from extender.engine.filters.aggregates import aggregate_number
 from extender.engine.plugin import Plugin
 from extender.model.hoststate import HostState
 from extender.model.options import Options
@@ -25,10 +28,29 @@ class BaseWeigher(Plugin):
     registry: ClassVar[dict[str, type[BaseWeigher]]] = {}
     minval: ClassVar[float | None] = None
     maxval: ClassVar[float | None] = None
+    #: Nova's option name, also the aggregate metadata key that overrides it per host
+    multiplier_key: ClassVar[str] = ""
+    #: -1 where Nova applies the negative of the option (BuildFailureWeigher)
+    sign: ClassVar[float] = 1.0
 
     def __init__(self, options: Options, multiplier: float) -> None:
         self.options = options
-        self.multiplier = multiplier
+        self.configured = multiplier
+        self.multiplier = self.sign * multiplier
+
+    def weight_multiplier(self, host: HostState) -> float:
+        """Nova's get_weight_multiplier: the smallest aggregate value of `multiplier_key`,
+        the configured multiplier when there is none or any is not a number."""
+        return self.sign * aggregate_number(host, self.multiplier_key, self.configured, float)
+
+    def multipliers(self, table: HostTable, rows: IntArray, tuned: IntArray) -> FloatArray:
+        """Each host's multiplier over `rows`; only the positions `tuned` (hosts whose
+        aggregates set some weight multiplier) can differ from the configured one."""
+        result = np.full(len(rows), self.multiplier)
+        hosts = table.hosts
+        for i in tuned.tolist():
+            result[i] = self.weight_multiplier(hosts[rows[i]])
+        return result
 
     def applies(self, spec: RequestSpec) -> bool:
         """False when every host would get the same raw value, so all normalise to 0."""

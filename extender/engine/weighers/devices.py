@@ -22,6 +22,8 @@ MAX_DEVS = 100
 class PCIWeigher(BaseWeigher):
     """Prefers nodes with fewer free devices: device nodes stay free for device pods."""
 
+    multiplier_key = "pci_weight_multiplier"
+
     def _weigh_object(self, host: HostState, spec: RequestSpec) -> float:
         return MAX_DEVS - min(host.free_devices, MAX_DEVS - 1)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from extender.engine.weighers.base import BaseWeigher
 from extender.model.hoststate import HostState
-from extender.model.options import Options
 from extender.model.request import RequestSpec
 from extender.model.table import FloatArray, HostTable, IntArray
 
@@ -19,8 +18,8 @@ from extender.model.table import FloatArray, HostTable, IntArray
 class BuildFailureWeigher(BaseWeigher):
     """Avoids nodes where binds recently failed."""
 
-    def __init__(self, options: Options, multiplier: float) -> None:
-        super().__init__(options, -multiplier)
+    multiplier_key = "build_failure_weight_multiplier"
+    sign = -1.0
 
     def _weigh_object(self, host: HostState, spec: RequestSpec) -> float:
         return float(host.failed_builds)

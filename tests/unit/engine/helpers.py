@@ -75,7 +75,8 @@ def check(
     result = run([name], state, the_pod, options, names=[node_name])
     assert (len(result.passed) == 1) == (reason is None), "fast path and host_passes disagree"
     if reason is not None:
-        rejected = result.failed if f.resolvable else result.unresolvable
+        curable = f.resolvable and f.resolvable_on(state.table[node_name])
+        rejected = result.failed if curable else result.unresolvable
         assert rejected == {node_name: reason}
     return reason
 

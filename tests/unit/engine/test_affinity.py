@@ -219,7 +219,7 @@ def test_hint_reasons() -> None:
         "SameHostFilter: none of the pods in hint same_host (shop/web-1) runs here"
     )
     assert check("DifferentHostFilter", state, _hinted(different_host=["u1", "x"]), "n1") == (
-        "DifferentHostFilter: u1 (hint different_host) runs here"
+        "DifferentHostFilter: a pod of hint different_host runs here [node: u1]"
     )
 
 
@@ -258,7 +258,7 @@ def test_cidr_affinity_nova_case() -> None:
     assert _cidr("10.8.1.1", build_near_host_ip="10.8.1.100", cidr="/24") is None
     assert _cidr("10.8.1.1", build_near_host_ip="10.8.1.100") is None  # /24 by default
     assert _cidr("10.8.1.1", build_near_host_ip="10.8.1.100", cidr="/32") == (
-        "SimpleCIDRAffinityFilter: node IP 10.8.1.1 is outside 10.8.1.100/32"
+        "SimpleCIDRAffinityFilter: node IP is outside 10.8.1.100/32 [node: 10.8.1.1]"
     )
 
 

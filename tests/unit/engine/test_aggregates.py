@@ -76,17 +76,21 @@ def _ram_case(*ratios: str, request: str = "1000Mi") -> str | None:
 
 def test_aggregate_ram_ratio_overrides_the_node() -> None:
     # 1024Mi allocatable, 600Mi used, 1000Mi asked: ratio 1.0 leaves 424Mi
-    assert _ram_case() == "AggregateRamFilter: requested 1000Mi, usable 424Mi (ratio 1)"
+    assert _ram_case() == (
+        "AggregateRamFilter: needs 1000Mi, more than usable memory (ratio 1) [node: 424Mi usable]"
+    )
     assert _ram_case("2.0") is None  # 2048 - 600 = 1448Mi
     # the minimum across aggregates: 1.5 gives 936Mi
-    assert (
-        _ram_case("2.0", "1.5") == "AggregateRamFilter: requested 1000Mi, usable 936Mi (ratio 1.5)"
+    assert _ram_case("2.0", "1.5") == (
+        "AggregateRamFilter: needs 1000Mi, more than usable memory (ratio 1.5) [node: 936Mi usable]"
     )
 
 
 @pytest.mark.parametrize("bad", ["XXX", "1.5,2", ""])
 def test_an_unparsable_ratio_falls_back_to_the_node_for_the_whole_set(bad: str) -> None:
-    assert _ram_case("2.0", bad) == "AggregateRamFilter: requested 1000Mi, usable 424Mi (ratio 1)"
+    assert _ram_case("2.0", bad) == (
+        "AggregateRamFilter: needs 1000Mi, more than usable memory (ratio 1) [node: 424Mi usable]"
+    )
 
 
 def test_aggregate_ratio_falls_back_to_the_node_annotation() -> None:
@@ -102,8 +106,8 @@ def test_aggregate_ratio_falls_back_to_the_node_annotation() -> None:
 def test_no_self_overcommit_whatever_the_aggregate_ratio() -> None:
     reason = _ram_case("4.0", request="2Gi")
     assert reason == (
-        "AggregateRamFilter: requested 2048Mi, node allocatable 1024Mi: a pod may not "
-        "overcommit its own node"
+        "AggregateRamFilter: needs 2048Mi, more than the node's allocatable memory: a pod may "
+        "not overcommit its own node [node: 1024Mi allocatable]"
     )
 
 
@@ -113,7 +117,7 @@ def test_aggregate_core_and_disk_ratios() -> None:
     state = cluster(_member(*aggs, cpu="4", disk="8Gi"), *aggs, used)
     big_cpu = pod(requests={"cpu": "4"})
     assert check("CoreFilter", state, big_cpu, "n1") == (
-        "CoreFilter: requested 4 vCPUs, free 1 (ratio 1)"
+        "CoreFilter: needs 4, more than free vCPUs (ratio 1) [node: 1 free]"
     )
     assert check("AggregateCoreFilter", state, big_cpu, "n1") is None  # 8 - 3 = 5
     big_disk = pod(requests={"ephemeral-storage": "4Gi"})
@@ -156,7 +160,8 @@ def test_aggregate_io_ops() -> None:
     options = Options(max_io_ops_per_host=7)
     seven = _busy(7, True)
     assert check("AggregateIoOpsFilter", seven, pod(), "n1", options) == (
-        "AggregateIoOpsFilter: 7 pods starting or terminating on the node, max_io_ops_per_host is 7"
+        "AggregateIoOpsFilter: pods starting or terminating on the node reach max_io_ops_per_host "
+        "(7) [node: 7]"
     )
     raised = _busy(7, True, aggregate("a1", max_io_ops_per_host="8"))
     assert check("AggregateIoOpsFilter", raised, pod(), "n1", options) is None
@@ -178,7 +183,7 @@ def test_aggregate_num_instances_takes_the_minimum() -> None:
         aggregate("a2", max_instances_per_host="3"),
     )
     assert check("AggregateNumInstancesFilter", both, pod(), "n1", options) == (
-        "AggregateNumInstancesFilter: 5 pods on the node, max_instances_per_host is 3"
+        "AggregateNumInstancesFilter: pods on the node reach max_instances_per_host (3) [node: 5]"
     )
 
 
@@ -210,8 +215,8 @@ def test_multitenancy_isolation() -> None:
     ]
     reason = check("AggregateMultiTenancyIsolation", state, pod(namespace="x"), "foreign")
     assert reason == (
-        "AggregateMultiTenancyIsolation: node is reserved for namespaces other, other2; "
-        "the pod is in x"
+        "AggregateMultiTenancyIsolation: node is reserved for other namespaces than x "
+        "[node: reserved for other, other2]"
     )
     result = run(["AggregateMultiTenancyIsolation"], state, pod(namespace="x"))
     assert set(result.unresolvable) == {"tagged", "foreign"}
@@ -245,8 +250,8 @@ def test_type_affinity_without_a_flavor() -> None:
     state = cluster(node("typed", aggregates=["big"]), node("any"), *aggs)
     assert passing(["AggregateTypeAffinityFilter"], state, pod()) == ["any"]
     assert check("AggregateTypeAffinityFilter", state, pod(), "typed") == (
-        "AggregateTypeAffinityFilter: node takes flavors m1.large; the pod has no "
-        "weighbridge.io/flavor"
+        "AggregateTypeAffinityFilter: node takes other flavors, the pod has no "
+        "weighbridge.io/flavor [node: takes m1.large]"
     )
 
 
@@ -269,8 +274,8 @@ def _isolation(metadata: dict[str, str], props: dict[str, Any] | None, **opts: A
 def test_image_properties_isolation_nova_cases() -> None:
     assert _isolation({"hw_vm_mode": "hvm"}, {"hw_vm_mode": "hvm"}) is None
     assert _isolation({"hw_vm_mode": "hvm"}, {"hw_vm_mode": "xen"}) == (
-        "AggregateImagePropertiesIsolation: image property hw_vm_mode='xen', node's "
-        "aggregates allow hvm"
+        "AggregateImagePropertiesIsolation: image property hw_vm_mode='xen' is not allowed by "
+        "the node's aggregates [node: allowed hvm]"
     )
     assert _isolation({"hw_vm_mode": "hvm"}, {"os_type": "linux"}) is None
     assert _isolation({"hw_vm_mode": "hvm"}, None) is None

@@ -35,7 +35,7 @@ def test_ram_exactly_the_free_amount_passes() -> None:
     state = one_node(bound(requests={"memory": "6Gi"}), memory="8Gi")
     assert check("RamFilter", state, pod(requests={"memory": "2Gi"}), "n") is None
     assert check("RamFilter", state, pod(requests={"memory": "2049Mi"}), "n") == (
-        "RamFilter: requested 2049Mi, usable 2048Mi (ratio 1)"
+        "RamFilter: needs 2049Mi, more than usable memory (ratio 1) [node: 2048Mi usable]"
     )
 
 
@@ -43,7 +43,7 @@ def test_ram_ratio_raises_the_limit() -> None:
     state = one_node(bound(requests={"memory": "6Gi"}), memory="8Gi")
     big = pod(requests={"memory": "4Gi"})
     assert check("RamFilter", state, big, "n") == (
-        "RamFilter: requested 4096Mi, usable 2048Mi (ratio 1)"
+        "RamFilter: needs 4096Mi, more than usable memory (ratio 1) [node: 2048Mi usable]"
     )
     # limit 8Gi x 1.5 = 12Gi, used 6Gi: 6Gi usable
     ratio = Options(ram_allocation_ratio=1.5)
@@ -59,7 +59,7 @@ def test_ram_ratio_raises_the_limit() -> None:
     headroom = one_node(memory="8Gi", options=Options(ram_allocation_ratio=0.5))
     assert check("RamFilter", headroom, big, "n") is None
     assert check("RamFilter", headroom, pod(requests={"memory": "5Gi"}), "n") == (
-        "RamFilter: requested 5120Mi, usable 4096Mi (ratio 0.5)"
+        "RamFilter: needs 5120Mi, more than usable memory (ratio 0.5) [node: 4096Mi usable]"
     )
 
 
@@ -67,8 +67,8 @@ def test_ram_no_self_overcommit_whatever_the_ratio() -> None:
     state = one_node(memory="8Gi", options=Options(ram_allocation_ratio=16.0))
     reason = check("RamFilter", state, pod(requests={"memory": "9Gi"}), "n")
     assert reason == (
-        "RamFilter: requested 9216Mi, node allocatable 8192Mi: "
-        "a pod may not overcommit its own node"
+        "RamFilter: needs 9216Mi, more than the node's allocatable memory: "
+        "a pod may not overcommit its own node [node: 8192Mi allocatable]"
     )
 
 
@@ -76,10 +76,10 @@ def test_ram_overcommitted_host_has_negative_usable() -> None:
     state = one_node(bound(requests={"memory": "10Gi"}), memory="8Gi")
     assert state.table["n"].free_ram_mb == -2048
     assert check("RamFilter", state, pod(requests={"memory": "1Mi"}), "n") == (
-        "RamFilter: requested 1Mi, usable -2048Mi (ratio 1)"
+        "RamFilter: needs 1Mi, more than usable memory (ratio 1) [node: -2048Mi usable]"
     )
     assert check("RamFilter", state, pod(), "n") == (
-        "RamFilter: requested 0Mi, usable -2048Mi (ratio 1)"
+        "RamFilter: needs 0Mi, more than usable memory (ratio 1) [node: -2048Mi usable]"
     )
 
 
@@ -90,7 +90,8 @@ def test_disk_filter() -> None:
     state = one_node(bound(requests={"ephemeral-storage": "60Gi"}), disk="100Gi")
     assert check("DiskFilter", state, pod(requests={"ephemeral-storage": "40Gi"}), "n") is None
     assert check("DiskFilter", state, pod(requests={"ephemeral-storage": "41Gi"}), "n") == (
-        "DiskFilter: requested 41984Mi ephemeral-storage, usable 40960Mi (ratio 1)"
+        "DiskFilter: needs 41984Mi, more than usable ephemeral-storage (ratio 1) [node: 40960Mi "
+        "usable]"
     )
     doubled = one_node(
         bound(requests={"ephemeral-storage": "60Gi"}),
@@ -99,8 +100,8 @@ def test_disk_filter() -> None:
     )
     assert check("DiskFilter", doubled, pod(requests={"ephemeral-storage": "41Gi"}), "n") is None
     assert check("DiskFilter", doubled, pod(requests={"ephemeral-storage": "101Gi"}), "n") == (
-        "DiskFilter: requested 103424Mi ephemeral-storage, node allocatable 102400Mi: "
-        "a pod may not overcommit its own node"
+        "DiskFilter: needs 103424Mi, more than the node's allocatable ephemeral-storage: "
+        "a pod may not overcommit its own node [node: 102400Mi allocatable]"
     )
     assert check("DiskFilter", state, pod(requests={"cpu": "1"}), "n") is None
 
@@ -113,17 +114,18 @@ def test_core_filter_ratio_and_self_overcommit() -> None:
     two = pod(requests={"cpu": "2"})
     assert check("CoreFilter", state, pod(requests={"cpu": "1"}), "n") is None
     assert check("CoreFilter", state, two, "n") == (
-        "CoreFilter: requested 2 vCPUs, free 1 (ratio 1)"
+        "CoreFilter: needs 2, more than free vCPUs (ratio 1) [node: 1 free]"
     )
     doubled = one_node(
         bound(requests={"cpu": "3"}), cpu="4", options=Options(cpu_allocation_ratio=2.0)
     )
     assert check("CoreFilter", doubled, two, "n") is None
     assert check("CoreFilter", doubled, pod(requests={"cpu": "4500m"}), "n") == (
-        "CoreFilter: requested 4.5 vCPUs, node allocatable 4: a pod may not overcommit its own node"
+        "CoreFilter: needs 4.5, more than the node's allocatable vCPUs: a pod may not overcommit "
+        "its own node [node: 4 allocatable]"
     )
     assert check("CoreFilter", state, pod(requests={"cpu": "1001m"}), "n") == (
-        "CoreFilter: requested 1.001 vCPUs, free 1 (ratio 1)"
+        "CoreFilter: needs 1.001, more than free vCPUs (ratio 1) [node: 1 free]"
     )
 
 
@@ -140,7 +142,7 @@ def test_num_instances_at_exactly_the_maximum_fails() -> None:
     state = one_node(*(bound() for _ in range(3)))
     assert check("NumInstancesFilter", state, pod(), "n", Options(max_instances_per_host=4)) is None
     assert check("NumInstancesFilter", state, pod(), "n", Options(max_instances_per_host=3)) == (
-        "NumInstancesFilter: 3 pods on the node, max_instances_per_host is 3"
+        "NumInstancesFilter: pods on the node reach max_instances_per_host (3) [node: 3]"
     )
     finished = one_node(*(bound(phase="Succeeded") for _ in range(3)))
     assert (
@@ -151,7 +153,7 @@ def test_num_instances_at_exactly_the_maximum_fails() -> None:
 def test_num_instances_default_is_fifty() -> None:
     state = one_node(*(bound() for _ in range(50)))
     assert check("NumInstancesFilter", state, pod(), "n") == (
-        "NumInstancesFilter: 50 pods on the node, max_instances_per_host is 50"
+        "NumInstancesFilter: pods on the node reach max_instances_per_host (50) [node: 50]"
     )
     state.delete_pod(next(iter(state.placements)))
     assert check("NumInstancesFilter", state, pod(), "n") is None
@@ -163,7 +165,8 @@ def test_io_ops_count_starting_and_terminating_pods() -> None:
     )
     assert check("IoOpsFilter", state, pod(), "n", Options(max_io_ops_per_host=3)) is None
     assert check("IoOpsFilter", state, pod(), "n", Options(max_io_ops_per_host=2)) == (
-        "IoOpsFilter: 2 pods starting or terminating on the node, max_io_ops_per_host is 2"
+        "IoOpsFilter: pods starting or terminating on the node reach max_io_ops_per_host (2) "
+        "[node: 2]"
     )
     assert check("IoOpsFilter", state, pod(), "n", Options(max_io_ops_per_host=0)) is not None
     assert check("IoOpsFilter", one_node(), pod(), "n") is None

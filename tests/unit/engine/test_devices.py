@@ -36,10 +36,12 @@ def test_pci_passthrough() -> None:
     ]
     assert passing(["PciPassthroughFilter"], state, pod(requests={GPU: "2"})) == ["gpu-4", "many"]
     assert check("PciPassthroughFilter", state, pod(requests={GPU: "2"}), "gpu-1") == (
-        "PciPassthroughFilter: nvidia.com/gpu requested 2, free 1 of 4"
+        "PciPassthroughFilter: needs 2 nvidia.com/gpu, more than free [node: nvidia.com/gpu free "
+        "1 of 4]"
     )
     assert check("PciPassthroughFilter", state, pod(requests={GPU: "1"}), "plain") == (
-        "PciPassthroughFilter: nvidia.com/gpu requested 1, free 0 of 0"
+        "PciPassthroughFilter: needs 1 nvidia.com/gpu, more than free [node: nvidia.com/gpu free "
+        "0 of 0]"
     )
 
 

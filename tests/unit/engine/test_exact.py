@@ -33,7 +33,7 @@ def test_exact_ram() -> None:
     state = _state()
     assert check("ExactRamFilter", state, pod(requests={"memory": "24Gi"}), "used") is None
     assert check("ExactRamFilter", state, pod(requests={"memory": "24575Mi"}), "used") == (
-        "ExactRamFilter: requested 24575Mi, node has exactly 24576Mi free"
+        "ExactRamFilter: needs 24575Mi, not exactly what the node has free [node: 24576Mi free]"
     )
     assert check("ExactRamFilter", state, pod(requests={"memory": "24577Mi"}), "used")
 
@@ -45,7 +45,8 @@ def test_exact_disk() -> None:
         is None
     )
     assert check("ExactDiskFilter", state, pod(requests={"ephemeral-storage": "99Gi"}), "used") == (
-        "ExactDiskFilter: requested 101376Mi ephemeral-storage, node has exactly 102400Mi free"
+        "ExactDiskFilter: needs 101376Mi ephemeral-storage, not exactly what the node has free "
+        "[node: 102400Mi free]"
     )
 
 
@@ -53,7 +54,7 @@ def test_exact_core() -> None:
     state = _state()
     assert check("ExactCoreFilter", state, pod(requests={"cpu": "6"}), "used") is None
     assert check("ExactCoreFilter", state, pod(requests={"cpu": "5500m"}), "used") == (
-        "ExactCoreFilter: requested 5.5 vCPUs, node has exactly 6 free"
+        "ExactCoreFilter: needs 5.5 vCPUs, not exactly what the node has free [node: 6 free]"
     )
 
 

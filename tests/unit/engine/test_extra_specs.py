@@ -102,7 +102,7 @@ def test_capabilities_from_stats_and_other_scopes_ignored() -> None:
     specs = {"opt1": "1", "opt2": "2", "trust:trusted_host": "true"}
     assert _ccf(specs, annotations=stats) is None
     reason = _ccf({**specs, "opt2": "222"}, annotations=stats)
-    assert reason == "ComputeCapabilitiesFilter: opt2 requires '222', node has '2'"
+    assert reason == "ComputeCapabilitiesFilter: opt2 requires '222' [node: has '2']"
 
 
 def test_unknown_unscoped_key_is_ignored() -> None:
@@ -114,7 +114,7 @@ def test_host_attributes_with_operators() -> None:
     assert _ccf({"free_ram_mb": "<= 300"}, memory="1Gi") is not None
     # plain string equality: "0" is not "1"
     assert _ccf({"free_disk_mb": "1"}, disk="0") == (
-        "ComputeCapabilitiesFilter: free_disk_mb requires '1', node has '0'"
+        "ComputeCapabilitiesFilter: free_disk_mb requires '1' [node: has '0']"
     )
     # whole numbers read as Nova's ints, so "8" equals 8 vCPUs
     assert _ccf({"vcpus_total": "8"}, cpu="8") is None
@@ -166,7 +166,7 @@ def test_missing_attribute_value_fails_and_internals_are_not_capabilities() -> N
 
 def test_a_non_numeric_node_value_does_not_match() -> None:
     assert _ccf({"disk": ">= 3"}, annotations=_stats(disk="fast")) == (
-        "ComputeCapabilitiesFilter: disk requires '>= 3', node has 'fast'"
+        "ComputeCapabilitiesFilter: disk requires '>= 3' [node: has 'fast']"
     )
 
 
@@ -212,7 +212,8 @@ def test_aggregate_extra_specs_nova_cases() -> None:
     }
     assert _aies(specs, *aggs) is None
     assert _aies({"opt2": "222"}, *aggs) == (
-        "AggregateInstanceExtraSpecsFilter: opt2 requires '222', node's aggregates have 2"
+        "AggregateInstanceExtraSpecsFilter: opt2 requires '222', which the node's aggregates do "
+        "not match [node: aggregates have 2]"
     )
     two = (aggregate("a1", opt1="1"), aggregate("a2", opt1="3"))
     assert _aies({"aggregate_instance_extra_specs:opt1": "3"}, *two) is None

@@ -28,7 +28,7 @@ FULL = {
 def test_full_match_with_version_predicate() -> None:
     assert _props({**FULL, "img_hv_requested_version": ">=1.30,<1.32"}) is None
     assert _props({**FULL, "img_hv_requested_version": ">=1.32"}) == (
-        "ImagePropertiesFilter: the image needs kubelet >=1.32; node runs 1.31.2"
+        "ImagePropertiesFilter: the image needs kubelet >=1.32 [node: runs 1.31.2]"
     )
     # Nova's host version 5000 (0.5.0) against ">=6.0"
     assert _props({**FULL, "img_hv_requested_version": ">=6.0"}, kubelet="v0.5.0") is not None
@@ -36,8 +36,8 @@ def test_full_match_with_version_predicate() -> None:
 
 def test_mismatches_and_partial_requests() -> None:
     assert _props({**FULL, "hw_architecture": "armv7"}) == (
-        "ImagePropertiesFilter: the image needs architecture arm, runtime containerd, os linux; "
-        "node offers amd64/containerd/linux"
+        "ImagePropertiesFilter: the image needs architecture arm, runtime containerd, os linux, "
+        "which the node does not offer [node: offers amd64/containerd/linux]"
     )
     partial = {"hw_architecture": "x86_64", "hw_vm_mode": "linux"}
     assert _props(partial) is None

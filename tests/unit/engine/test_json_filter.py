@@ -77,7 +77,10 @@ def test_variables_reach_labels_stats_and_metrics_with_dotted_keys() -> None:
 def test_incomparable_values_fail_the_node_not_the_request() -> None:
     reason = _query(["<", "$labels.kubernetes.io/arch", 5])
     assert reason is not None
-    assert reason.startswith('JsonFilter: query ["<", "$labels.kubernetes.io/arch", 5]: cannot ')
+    assert reason.startswith(
+        'JsonFilter: query ["<", "$labels.kubernetes.io/arch", 5] cannot be evaluated '
+        "[node: cannot compare"
+    )
     assert "(int, str)" in reason
 
 

@@ -36,7 +36,7 @@ def test_one_zone_must_hold_the_pod() -> None:
     reason = check("NUMATopologyFilter", state, _numa_pod(cpu="3", memory="12Gi"), "numa")
     assert reason == (
         "NUMATopologyFilter: no single NUMA zone has cpu 3, memory 12288Mi available "
-        "(node-0: cpu 4, memory 8192Mi; node-1: cpu 2, memory 16384Mi)"
+        "[node: node-0: cpu 4, memory 8192Mi; node-1: cpu 2, memory 16384Mi]"
     )
 
 
@@ -55,7 +55,7 @@ def test_nodes_without_topology_fail_and_plain_pods_are_not_checked() -> None:
     assert check("NUMATopologyFilter", state, _numa_pod(cpu="1"), "flat") == (
         "NUMATopologyFilter: node publishes no NUMA zones (NodeResourceTopology)"
     )
-    assert set(run(["NUMATopologyFilter"], state, _numa_pod(cpu="1")).failed) == {"flat"}
+    assert set(run(["NUMATopologyFilter"], state, _numa_pod(cpu="1")).unresolvable) == {"flat"}
     assert passing(["NUMATopologyFilter"], state, pod(requests={"cpu": "5"})) == ["flat", "numa"]
 
 

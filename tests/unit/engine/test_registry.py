@@ -11,6 +11,7 @@ from extender.model.options import MetricsOptions, Options
 from extender.service.config import Config
 from tests import REPO
 from tests.builders import cluster, node, pod, request_spec
+from tests.unit.engine.helpers import run
 
 NOVA_FILTERS = {
     "AggregateCoreFilter",
@@ -55,8 +56,11 @@ def test_registry_holds_nova_catalogue() -> None:
         "BuildFailureWeigher",
         "CPUWeigher",
         "DiskWeigher",
+        "HypervisorVersionWeigher",
+        "ImagePropertiesWeigher",
         "IoOpsWeigher",
         "MetricsWeigher",
+        "NumInstancesWeigher",
         "PCIWeigher",
         "RAMWeigher",
         "ServerGroupSoftAffinityWeigher",
@@ -86,6 +90,9 @@ def test_defaults_are_novas() -> None:
         "ServerGroupSoftAntiAffinityWeigher": 1.0,
         "MetricsWeigher": 1.0,
         "BuildFailureWeigher": 1_000_000.0,
+        "NumInstancesWeigher": 0.0,
+        "HypervisorVersionWeigher": 0.0,
+        "ImagePropertiesWeigher": 0.0,
     }
     config = Config()
     assert config.filters == DEFAULT_FILTERS
@@ -100,7 +107,7 @@ def test_defaults_are_novas() -> None:
     assert opts.max_attempts == 3
 
 
-#: The capacity filters: they judge every pod, and what they reject, evicting pods may cure.
+#: The capacity filters: they judge every pod.
 CAPACITY = {
     "AggregateCoreFilter",
     "AggregateDiskFilter",
@@ -133,9 +140,33 @@ def test_a_plain_pod_engages_only_what_it_must() -> None:
     assert spec.retry is not None and not spec.retry.hosts  # RetryFilter: nothing to skip
 
 
-def test_only_capacity_like_rejections_are_resolvable() -> None:
+#: Pod counts: no plugin of kube-scheduler counts against these maximums, so its dry run
+#: never proposes victims for them.
+COUNTS = {
+    "AggregateIoOpsFilter",
+    "AggregateNumInstancesFilter",
+    "IoOpsFilter",
+    "NumInstancesFilter",
+}
+
+
+def test_only_rejections_kube_schedulers_preemption_cures_are_resolvable() -> None:
+    """What NodeResourcesFit also measures (memory, cpu, disk, devices) and the Exact
+    filters (the dry run frees a whole node for a whole-node pod) may be cured; pod counts
+    and NUMA zones may not (docs/filters.md, "Res.")."""
     resolvable = {name for name, cls in FILTERS.items() if cls.resolvable}
-    assert resolvable == CAPACITY | {"NUMATopologyFilter", "PciPassthroughFilter"}
+    assert resolvable == (CAPACITY - COUNTS) | {"PciPassthroughFilter"}
+
+
+def test_a_ratio_below_one_is_unresolvable() -> None:
+    """Below 1 the ratio is stricter than NodeResourcesFit, so the dry run frees too little."""
+    state = cluster(
+        node("strict", memory="4Gi", annotations={"weighbridge.io/ram-allocation-ratio": "0.5"}),
+        node("full", memory="4Gi"),
+        pod(node_name="full", requests={"memory": "3Gi"}),
+    )
+    result = run(["RamFilter"], state, pod(requests={"memory": "3Gi"}))
+    assert (set(result.failed), set(result.unresolvable)) == ({"full"}, {"strict"})
 
 
 def test_docs_table_covers_every_filter_and_weigher() -> None:

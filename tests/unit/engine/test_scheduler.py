@@ -27,7 +27,7 @@ def test_filters_run_in_order_and_stop_when_no_host_is_left() -> None:
     assert len(result.passed) == 0
     assert set(result.failed) == {"small", "big"}
     assert set(result.unresolvable) == {"cordoned"}
-    assert result.steps[1].rejected["small"].startswith("RamFilter: requested 2048Mi")
+    assert result.steps[1].rejected["small"].startswith("RamFilter: needs 2048Mi")
 
 
 @pytest.fixture

@@ -36,13 +36,13 @@ def test_no_zone_requested_every_node_passes(zones: ClusterState) -> None:
 def test_zone_label_and_aggregate_metadata(zones: ClusterState) -> None:
     assert check("AvailabilityZoneFilter", zones, zonal("az-1"), "labelled") is None
     assert check("AvailabilityZoneFilter", zones, zonal("az-2"), "labelled") == (
-        "AvailabilityZoneFilter: requested zone 'az-2', node is in az-1"
+        "AvailabilityZoneFilter: node is not in requested zone 'az-2' [node: in az-1]"
     )
     # an aggregate in several zones (comma-separated) matches each of them
     assert check("AvailabilityZoneFilter", zones, zonal("az-1"), "multi") is None
     assert check("AvailabilityZoneFilter", zones, zonal("az-2"), "multi") is None
     assert check("AvailabilityZoneFilter", zones, zonal("az-3"), "multi") == (
-        "AvailabilityZoneFilter: requested zone 'az-3', node is in az-1, az-2"
+        "AvailabilityZoneFilter: node is not in requested zone 'az-3' [node: in az-1, az-2]"
     )
     assert check("AvailabilityZoneFilter", zones, zonal("edge-1"), "edge") is None
     assert check("AvailabilityZoneFilter", zones, zonal("az-3"), "edge") is None
@@ -51,7 +51,8 @@ def test_zone_label_and_aggregate_metadata(zones: ClusterState) -> None:
 def test_a_node_without_zone_is_in_the_default_zone(zones: ClusterState) -> None:
     assert check("AvailabilityZoneFilter", zones, zonal("nova"), "bare") is None
     assert check("AvailabilityZoneFilter", zones, zonal("az-1"), "bare") == (
-        "AvailabilityZoneFilter: requested zone 'az-1', node has no zone (default 'nova')"
+        "AvailabilityZoneFilter: node is not in requested zone 'az-1' [node: no zone, default "
+        "'nova']"
     )
     assert check("AvailabilityZoneFilter", zones, zonal("nova"), "labelled") is not None
     assert (

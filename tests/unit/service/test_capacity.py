@@ -59,7 +59,7 @@ def test_a_zone_and_a_node_that_becomes_full() -> None:
     )
     assert steps["RamFilter"]["end"] == 0
     assert steps["RamFilter"]["rejected"]["edge-03"] == (
-        "RamFilter: requested 1024Mi, usable 0Mi (ratio 1)"
+        "RamFilter: needs 1024Mi, more than usable memory (ratio 1) [node: 0Mi usable]"
     )
 
 
