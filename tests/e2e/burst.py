@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from devtools.localcluster import ControlPlane
 
@@ -40,6 +41,8 @@ class BurstResult:
     messages: list[str] = field(repr=False)
     #: (seconds since the burst began, pods bound then), each time the count changed
     progress: list[tuple[float, int]] = field(repr=False)
+    #: when each bound pod was bound (its PodScheduled condition, seconds since the epoch)
+    bound_at: list[float] = field(repr=False, default_factory=list)
 
     @property
     def over_limit(self) -> dict[str, int]:
@@ -59,12 +62,13 @@ def burst(
     *,
     url: str | None = None,
     bind: bool = True,
-    during: Callable[[int], None] | None = None,
+    during: Callable[[], None] | None = None,
     quiet_seconds: float = 5.0,
 ) -> BurstResult:
     """Create the burst with kube-scheduler calling `url` (the first replica's by default);
-    `during(bound)` is called on every poll while it settles (to kill or restart things).
-    Settled: the bound count unchanged for `quiet_seconds` and every other pod marked."""
+    `during()` is called once a tenth of the pods are created, while kube-scheduler places
+    them (to kill or restart things). Settled: the bound count unchanged for
+    `quiet_seconds` and every other pod marked."""
     labels = group_labels("burst")
     nodes = [unique("b") for _ in range(NODES)]
     for n in nodes:
@@ -76,12 +80,12 @@ def burst(
     with scheduler_running(plane, scheduler_config(url or replicas[0].url, bind=bind)):
         for i in range(BURST):
             create_pod(plane, namespace, f"p{i:03d}", memory="1Gi", selector=labels)
+            if during is not None and i == BURST // 10:
+                during()
 
         def settled() -> bool:
             pods = pods_in(plane, namespace)
             now = sum(1 for p in pods if p["spec"].get("nodeName"))
-            if during is not None:
-                during(now)
             if not progress or progress[-1][1] != now:
                 progress.append((time.monotonic() - start, now))
                 return False
@@ -106,7 +110,20 @@ def burst(
     # Gone at once (no kubelet runs here to confirm a graceful deletion): the next test's
     # kube-scheduler must not keep retrying this burst's 160 Pending pods.
     plane.request("DELETE", f"/api/v1/namespaces/{namespace}/pods?gracePeriodSeconds=0")
-    return BurstResult(per_node, bound, _unexplained(pods), messages, progress)
+    bound_at = sorted(
+        epoch(c["lastTransitionTime"])
+        for p in pods
+        if p["spec"].get("nodeName")
+        for c in p.get("status", {}).get("conditions", [])
+        if c.get("type") == "PodScheduled" and c.get("status") == "True"
+    )
+    return BurstResult(per_node, bound, _unexplained(pods), messages, progress, bound_at)
+
+
+def epoch(stamp: str) -> float:
+    """A metav1.Time or MicroTime, in seconds since the epoch."""
+    form = "%Y-%m-%dT%H:%M:%S.%f%z" if "." in stamp else "%Y-%m-%dT%H:%M:%S%z"
+    return datetime.strptime(stamp, form).timestamp()
 
 
 def _unexplained(pods: list[dict[str, object]]) -> list[str]:

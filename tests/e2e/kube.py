@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -41,6 +42,15 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60.0) ->
 
 
 # -- objects on the API server, built with tests.builders -----------------------------------
+
+
+def host_address() -> str:
+    """This machine's own IPv4 address: an EndpointSlice may not name a loopback one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.254", 9))  # no packet is sent: this only picks a route
+        address = str(probe.getsockname()[0])
+    assert not address.startswith("127."), "the replica tests need a non-loopback address"
+    return address
 
 
 def group_labels(prefix: str = "g") -> dict[str, str]:
