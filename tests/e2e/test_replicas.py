@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,20 @@ class Pair:
             selector=selector,
         )
 
+    def burst(
+        self,
+        namespace: str,
+        proxy: ServiceProxy,
+        during: Callable[[], None] | None = None,
+    ) -> BurstResult:
+        """The burst through `proxy`; with `during` (a failure mid-burst), settled only
+        after a quiet spell longer than a failover."""
+        quiet = QUIET_THROUGH_FAILOVER if during is not None else 5.0
+        replicas = list(self.replicas.values())
+        return burst(
+            self.plane, replicas, namespace, url=proxy.url, during=during, quiet_seconds=quiet
+        )
+
     def server_errors(self) -> int:
         """HTTP 5xx answers to kube-scheduler's calls, over the replicas still running."""
         total = 0
@@ -154,11 +168,9 @@ def pair(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) 
     + [("request", i) for i in range(5)]
     + [("selector", i) for i in range(2)],
 )
-def test_burst_through_two_replicas(
-    control_plane: ControlPlane, pair: Pair, namespace: str, routing: str, run: int
-) -> None:
+def test_burst_through_two_replicas(pair: Pair, namespace: str, routing: str, run: int) -> None:
     with pair.proxy(routing) as proxy:
-        result = burst(control_plane, list(pair.replicas.values()), namespace, url=proxy.url)
+        result = pair.burst(namespace, proxy)
     print(f"\n{routing} #{run}: {result}; calls routed: {proxy.routed}")
     check(result)
     if routing == "selector":  # the standby was called, and answered without placing
@@ -182,14 +194,7 @@ def test_active_replica_sigkilled_mid_burst(
             active.proc.wait()
             active.proc = None
 
-        result = burst(
-            control_plane,
-            list(replicas.replicas.values()),
-            namespace,
-            url=proxy.url,
-            during=kill,
-            quiet_seconds=QUIET_THROUGH_FAILOVER,
-        )
+        result = replicas.burst(namespace, proxy, kill)
         assert replicas.active() is other
         failover = _metric(other, "weighbridge_leader_last_failover_seconds")
         assert failover is not None and replicas.server_errors() == 0
@@ -217,14 +222,7 @@ def test_api_server_crash_mid_burst(
         restarted["took"] = time.monotonic() - restarted["at"]
 
     with Pair(control_plane, tmp_path) as replicas, replicas.proxy("request") as proxy:
-        result = burst(
-            control_plane,
-            list(replicas.replicas.values()),
-            namespace,
-            url=proxy.url,
-            during=crash,
-            quiet_seconds=QUIET_THROUGH_FAILOVER,
-        )
+        result = replicas.burst(namespace, proxy, crash)
         errors = replicas.server_errors()
         failed = sum(
             _metric(wb, 'weighbridge_binds_total{outcome="failed"}') or 0

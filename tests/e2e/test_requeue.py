@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from devtools.localcluster import ControlPlane, ManagedProcess
 from tests.builders import aggregate_dict
@@ -76,9 +77,16 @@ def _rejected_then_fits(
         make_node(plane, n, memory="16Gi", labels=labels, aggregates=[agg])
     with Weighbridge(plane.kubeconfig_path, _config(requeue), tmp_path) as wb:
         wb.wait_for_hosts(*nodes)
-        scheduler = plane.start_scheduler(scheduler_config(wb.url), extra_args=extra_args)
+        # A profile of its own: this scheduler queues only this test's pod, whatever other
+        # tests left Pending on the shared control plane, so "parked" means this pod.
+        profile = unique("requeue")
+        config = yaml.safe_load(scheduler_config(wb.url))
+        config["profiles"] = [{"schedulerName": profile}]
+        scheduler = plane.start_scheduler(yaml.safe_dump(config), extra_args=extra_args)
         try:
-            create_pod(plane, namespace, "big", memory="12Gi", selector=labels)
+            create_pod(
+                plane, namespace, "big", memory="12Gi", selector=labels, scheduler_name=profile
+            )
 
             def unschedulable() -> bool:
                 conditions = get_pod(plane, namespace, "big")["status"].get("conditions", [])
