@@ -174,7 +174,9 @@ class KubeApi:
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as response:
                 answer = await response.read()
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except (aiohttp.ClientError, TimeoutError, OSError, RuntimeError) as exc:
+            # RuntimeError: uvloop refusing a socket while the server's side is torn down
+            # ("File descriptor N is used by transport"), seen when the API server crashes
             raise ApiUnreachable(method, path, exc) from None
         if response.status not in (200, 201):
             raise ApiError(method, path, response.status, _message(answer))

@@ -160,6 +160,13 @@ class Binder:
                     self.state.release(uid, info)
                 return self.failed(args, str(exc))
             outcome = "already_bound"
+        except Exception as exc:
+            # Whatever else the client raises, kube-scheduler gets a bind error it retries,
+            # never a 500; the traceback goes to the log, where a bug can be found.
+            log.exception("unexpected error creating a Binding", extra={"pod": uid})
+            if not seen_bound:
+                self.state.release(uid, info)
+            return self.failed(args, f"unexpected error: {type(exc).__name__}: {exc}")
         finally:
             telemetry.BIND_SECONDS.observe(time.perf_counter() - start)
         telemetry.BINDS.labels(outcome).inc()
