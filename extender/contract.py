@@ -80,6 +80,10 @@ MEMORY = "memory"
 EPHEMERAL = "ephemeral-storage"
 PODS = "pods"
 
+#: Patched onto a pod the extender rejected when a change only it sees may let it fit:
+#: kube-scheduler retries a pod on any update of it (config.requeue)
+REQUEUE_ANNOTATION = PREFIX + "requeue"
+
 #: The EndpointSlice the active replica writes for the Service says it manages it, so
 #: that Kubernetes' own EndpointSlice controller leaves it alone.
 LEADER_ENDPOINTS_MANAGER = "leader." + PREFIX.rstrip("/")

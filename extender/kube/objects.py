@@ -160,3 +160,8 @@ KINDS: dict[str, type[Node] | type[Pod] | type[HostAggregate] | type[NodeResourc
     "HostAggregate": HostAggregate,
     "NodeResourceTopology": NodeResourceTopology,
 }
+
+
+def micro_time(at: datetime) -> str:
+    """`at` (in UTC) as a metav1.MicroTime, the form of Lease and Event times."""
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -25,7 +25,7 @@ from extender import telemetry
 from extender.cache.kubeapi import ApiError
 from extender.engine.filters.base import NODE_PART
 from extender.engine.scheduler import FilterResult
-from extender.kube.objects import Pod
+from extender.kube.objects import Pod, micro_time
 from extender.kube.pods import pod_uid
 from extender.service.config import EventSettings
 
@@ -48,11 +48,6 @@ class EventApi(Protocol):
     async def post(self, path: str, body: dict[str, Any]) -> bytes: ...
 
     async def patch(self, path: str, body: dict[str, Any]) -> bytes: ...
-
-
-def _micro(t: datetime) -> str:
-    """MicroTime as the API server writes it."""
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _utcnow() -> datetime:
@@ -236,7 +231,7 @@ class EventEmitter:
             "apiVersion": "events.k8s.io/v1",
             "kind": "Event",
             "metadata": {"name": name, "namespace": kept.namespace},
-            "eventTime": _micro(at),
+            "eventTime": micro_time(at),
             "reportingController": CONTROLLER,
             "reportingInstance": self.identity,
             "action": ACTION,
@@ -255,6 +250,6 @@ class EventEmitter:
         kept.event = name
 
     async def _patch(self, kept: _Pod, count: int) -> None:
-        series = {"count": count, "lastObservedTime": _micro(kept.observed_at)}
+        series = {"count": count, "lastObservedTime": micro_time(kept.observed_at)}
         path = f"/apis/events.k8s.io/v1/namespaces/{kept.namespace}/events/{kept.event}"
         await self.api.patch(path, {"series": series})

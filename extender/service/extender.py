@@ -222,27 +222,28 @@ class Extender:
         if binder is None:
             raise WireError("this extender does not bind: it serves a snapshot, not a cluster")
         uid = binding_uid(args)
-        standby = self.active()
-        if standby is not None:
-            result = ExtenderBindingResult(Error=f"weighbridge: not bound: {standby}")
-        elif args.Node not in self.state.table.index:
-            result = binder.failed(args, "no such node in this extender's cache")
-        else:
-            spec = self._specs.get(uid)
-            if spec is None:
-                try:
-                    spec = self.request_spec(await binder.read_pod(args.PodNamespace, args.PodName))
-                except (ApiError, AnnotationError, ObjectError) as exc:
-                    spec = None
-                    result = binder.failed(args, f"cannot read the pod: {exc}")
-            if spec is not None:
-                refusal = self._refusal(args.Node, spec)
-                if refusal is None:
-                    result = await binder.bind(args, spec.as_instance())
-                else:
-                    result = binder.failed(args, refusal)
+        result = await self._claim(binder, args, uid)
         self.decisions.bound(uid, args.Node, result.Error)
         return result
+
+    async def _claim(
+        self, binder: Binder, args: ExtenderBindingArgs, uid: str
+    ) -> ExtenderBindingResult:
+        standby = self.active()
+        if standby is not None:
+            return ExtenderBindingResult(Error=f"weighbridge: not bound: {standby}")
+        if args.Node not in self.state.table.index:
+            return binder.failed(args, "no such node in this extender's cache")
+        spec = self._specs.get(uid)
+        if spec is None:
+            try:
+                spec = self.request_spec(await binder.read_pod(args.PodNamespace, args.PodName))
+            except (ApiError, AnnotationError, ObjectError) as exc:
+                return binder.failed(args, f"cannot read the pod: {exc}")
+        refusal = self._refusal(args.Node, spec)
+        if refusal is not None:
+            return binder.failed(args, refusal)
+        return await binder.bind(args, spec.as_instance())
 
     def _remember(self, spec: RequestSpec) -> None:
         specs = self._specs

@@ -31,6 +31,7 @@ import msgspec
 from extender import telemetry
 from extender.cache.kubeapi import ApiError, KubeApi
 from extender.contract import LEADER_ENDPOINTS_MANAGER
+from extender.kube.objects import micro_time
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +66,6 @@ class _LeaseMeta(msgspec.Struct, rename="camel", omit_defaults=True):
 class _Lease(msgspec.Struct, rename="camel", omit_defaults=True):
     metadata: _LeaseMeta = msgspec.field(default_factory=_LeaseMeta)
     spec: _LeaseSpec = msgspec.field(default_factory=_LeaseSpec)
-
-
-def _micro_time() -> str:
-    """metav1.MicroTime, as the Lease's times are written."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class LeaderElector:
@@ -149,7 +145,7 @@ class LeaderElector:
                 return
             lease.spec.holder_identity = ""
             lease.spec.lease_duration_seconds = 1
-            lease.spec.renew_time = _micro_time()
+            lease.spec.renew_time = micro_time(datetime.now(UTC))
             await self.api.put(self.path, msgspec.to_builtins(lease))
             log.info("lease released", extra={"lease": self.name})
         except ApiError as exc:
@@ -168,7 +164,7 @@ class LeaderElector:
     async def _try(self) -> bool:
         """One acquire-or-renew; True when this replica holds the Lease afterwards."""
         lease = await self._get()
-        now = _micro_time()
+        now = micro_time(datetime.now(UTC))
         if lease is None:
             fresh = _Lease(
                 _LeaseMeta(self.name, self.namespace),

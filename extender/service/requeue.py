@@ -26,15 +26,14 @@ from typing import Any, Protocol
 from extender import telemetry
 from extender.cache.kubeapi import ApiError
 from extender.cache.state import Change, ClusterState
+from extender.contract import REQUEUE_ANNOTATION
 from extender.engine.filters import FILTERS
 from extender.engine.scheduler import FilterResult
-from extender.kube.objects import Pod
+from extender.kube.objects import Pod, micro_time
 from extender.kube.pods import pod_uid
 from extender.service.config import RequeueSettings
 
 log = logging.getLogger(__name__)
-
-ANNOTATION = "weighbridge.io/requeue"
 
 PODS_KEPT = 4096
 """Rejected pods remembered, at most (the oldest rejection is forgotten first)."""
@@ -171,9 +170,9 @@ class Requeuer:
             self._pods.pop(uid, None)  # bound or deleted since
             telemetry.REQUEUES.labels("gone").inc()
             return
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         path = f"/api/v1/namespaces/{kept.namespace}/pods/{kept.name}"
-        body = {"metadata": {"annotations": {ANNOTATION: stamp}}}
+        stamp = micro_time(datetime.now(UTC))
+        body = {"metadata": {"annotations": {REQUEUE_ANNOTATION: stamp}}}
         try:
             await asyncio.wait_for(self.api.patch(path, body), self.settings.patch_timeout_seconds)
         except ApiError as exc:

@@ -12,12 +12,13 @@ import numpy as np
 from extender import telemetry
 from extender.cache.kubeapi import ApiError
 from extender.cache.state import Change, ClusterState
+from extender.contract import REQUEUE_ANNOTATION
 from extender.engine.scheduler import FilterResult, FilterStep
 from extender.kube.objects import Pod
 from extender.model.hoststate import pod_info
 from extender.model.options import Options
 from extender.service.config import RequeueSettings
-from extender.service.requeue import ANNOTATION, Requeuer
+from extender.service.requeue import Requeuer
 from tests.builders import aggregate, node, pod, topology
 
 
@@ -73,7 +74,7 @@ def test_an_aggregate_change_wakes_only_pods_an_aggregate_filter_rejected() -> N
     asyncio.run(scenario())
     ((path, body),) = api.patches
     assert path == "/api/v1/namespaces/default/pods/agg"
-    assert list(body["metadata"]["annotations"]) == [ANNOTATION]
+    assert list(body["metadata"]["annotations"]) == [REQUEUE_ANNOTATION]
     assert _count("patched") == patched + 1
 
 
