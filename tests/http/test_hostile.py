@@ -15,6 +15,7 @@ import random
 import re
 import select
 import socket
+import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -347,13 +348,24 @@ def test_costly_queries_are_bounded_and_healthz_keeps_answering(server: Server) 
 def test_overload_is_shed_not_queued(server: Server) -> None:
     """64 callers at once, each sending its next call as soon as it has its answer, against
     max_in_flight 8 and max_queue_seconds 0.1: the calls the extender cannot take in time are
-    answered 503 at once, and those it takes are answered promptly; nothing waits in a
-    queue that only grows. The callers read raw answers, so the server is the bottleneck."""
+    answered 503, and those it takes are answered within a bounded multiple of one call's
+    time measured alone in the same run (a multiple, not seconds: CI machines differ in
+    pace, and a fixed 2 s failed on a loaded one). The callers read raw answers, so the
+    server is the bottleneck."""
     body = json.dumps(
         {"Pod": PODS_BY_NAME["analytics-large"], "NodeNames": NAMES * 200, "Nodes": None}
     ).encode()
     head = f"POST /filter HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
     call = head.encode() + body
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        answers = s.makefile("rb")
+        alone = []
+        for _ in range(10):
+            t0 = time.perf_counter()
+            s.sendall(call)
+            assert _raw_answer(answers) == 200
+            alone.append(time.perf_counter() - t0)
+    one = statistics.median(alone)
     results: list[tuple[int, float]] = []
     lock = threading.Lock()
     gate = threading.Barrier(64)
@@ -379,9 +391,11 @@ def test_overload_is_shed_not_queued(server: Server) -> None:
     assert {status for status, _ in results} <= {200, 503}
     assert shed and served
     p99 = served[int(len(served) * 0.99) - 1]
-    print(f"\noverload: {len(served)} served (p99 {p99 * 1000:.0f} ms), {len(shed)} shed "
-          f"(median {shed[len(shed) // 2] * 1000:.1f} ms)")  # fmt: skip
-    assert p99 < 2.0
+    print(
+        f"\noverload: {len(served)} served (p99 {p99 * 1000:.0f} ms), {len(shed)} shed "
+        f"(median {shed[len(shed) // 2] * 1000:.1f} ms); one call alone {one * 1000:.1f} ms"
+    )
+    assert p99 < 150 * one
     metrics = server.metrics()
     assert re.search(r'weighbridge_shed_total\{reason="(in_flight|queue)"\} [1-9]', metrics)
     assert 'weighbridge_requests_total{code="503",verb="filter"}' in metrics
