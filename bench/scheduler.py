@@ -10,6 +10,9 @@ configuration once, in the same order, each on a fresh kube-scheduler (and a fre
   alone        kube-scheduler alone, client rate limit raised (qps/burst 1000)
   names        + weighbridge filter and prioritize, node names (nodeCacheCapable: true)
   bind         + the bind verb
+  best         names, weighbridge answering only its best node (options.host_subset_size 1:
+               kube-scheduler then neither scores nor calls prioritize)
+  best-bind    best, with the bind verb
   nodes        + full Node objects on the wire (nodeCacheCapable: false)
   alone-all    kube-scheduler alone, percentageOfNodesToScore 100
   names-all    + weighbridge, names, percentageOfNodesToScore 100
@@ -28,7 +31,7 @@ CPU per pod is each process's user+system time (/proc/<pid>/stat) over the run d
 batch; verb latencies come from weighbridge's /metrics (the run's fresh process).
 
 Environment (or options): NODES=1000,5000  ROUNDS=2  BATCH=1000  BG_PODS=20000  MODES=...
-QUICK=1 (one round, 1,000 nodes, batches of 300, alone/names/bind only).
+QUICK=1 (one round, 1,000 nodes, batches of 300, alone/names/bind/best only).
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ class Mode:
     raised: bool = True
     all_nodes: bool = False
     batch_share: float = 1.0  # slow configurations place a smaller batch
+    subset: int = 0  # weighbridge's options.host_subset_size
 
 
 MODES = {
@@ -87,6 +91,8 @@ MODES = {
         Mode("alone", "alone"),
         Mode("names", "alone", "names"),
         Mode("bind", "alone", "bind"),
+        Mode("best", "alone", "names", subset=1),
+        Mode("best-bind", "alone", "bind", subset=1),
         Mode("nodes", "alone", "nodes", batch_share=0.2),
         Mode("alone-all", "alone-all", all_nodes=True, batch_share=0.5),
         Mode("names-all", "alone-all", "names", all_nodes=True, batch_share=0.5),
@@ -94,7 +100,7 @@ MODES = {
         Mode("names-50qps", "alone-50qps", "names", raised=False),
     )
 }
-QUICK_MODES = ("alone", "names", "bind")
+QUICK_MODES = ("alone", "names", "bind", "best")
 
 
 # -- the cluster ---------------------------------------------------------------------------
@@ -294,12 +300,15 @@ def scheduler_config(mode: Mode, extender_url: str | None) -> str:
 class Weighbridge:
     """`weighbridge serve` with its default configuration, on a free port."""
 
-    def __init__(self, plane: ControlPlane, work: Path, source: Path) -> None:
+    def __init__(self, plane: ControlPlane, work: Path, source: Path, subset: int = 0) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         work.mkdir(parents=True, exist_ok=True)
         config = work / "weighbridge.yaml"
-        config.write_text(yaml.safe_dump({"server": {"shutdown_delay_seconds": 0}}))
+        settings: dict[str, Any] = {"server": {"shutdown_delay_seconds": 0}}
+        if subset:
+            settings["options"] = {"host_subset_size": subset}
+        config.write_text(yaml.safe_dump(settings))
         command = [
             sys.executable,
             "-m",
@@ -479,7 +488,9 @@ def run_once(
     api.request("POST", "/api/v1/namespaces", {"metadata": {"name": namespace}})
     path = f"/api/v1/namespaces/{namespace}/pods"
     pods = max(10, int(batch * mode.batch_share))
-    wb = Weighbridge(plane, work / namespace, source) if mode.extender is not None else None
+    wb = None
+    if mode.extender is not None:
+        wb = Weighbridge(plane, work / namespace, source, mode.subset)
     scheduler = None
     spy = None
     try:

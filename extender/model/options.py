@@ -164,6 +164,14 @@ class Options(Settings):
         default_factory=MetricsOptions,
         description="MetricsFilter and MetricsWeigher (Nova's [metrics] group).",
     )
+    host_subset_size: int = Field(
+        0,
+        ge=0,
+        description="Nova's host_subset_size: a filter call answers only this many nodes, "
+        "the best by weight, and kube-scheduler chooses among them (with 1 it skips its own "
+        "scoring and the prioritize call: weighbridge decides, as Nova does). 0 answers "
+        "every node that passes and leaves the choice to kube-scheduler's scores and ours.",
+    )
     max_attempts: int = Field(
         3,
         ge=1,

@@ -163,11 +163,29 @@ class Extender:
         failed = result.failed
         for name in unknown:
             failed[name] = UNKNOWN_NODE
+        subset = self.scheduler.options.host_subset_size
+        if 0 < subset < len(result.passed):
+            best = self._best(spec, result.passed, subset)
+            return _answer(args, names, best, failed, result.unresolvable)
         known = table.names
         passed = [known[r] for r in result.passed.tolist()]
         if self._weighs_ahead and len(passed) > 1:
             self._weigh_ahead(pod, spec, passed, result.passed)
         return _answer(args, names, passed, failed, result.unresolvable)
+
+    def _best(self, spec: RequestSpec, rows: IntArray, subset: int) -> list[str]:
+        """Nova's host_subset_size: only the `subset` best of the nodes that passed, best
+        first. The others are left out of the answer, neither passed nor failed: they did
+        not fail, and kube-scheduler drops a node an extender does not return. With one
+        node left, kube-scheduler binds the pod there without scoring or prioritizing;
+        with more, its scores (and ours, if it prioritizes) choose among them."""
+        table = self.state.table
+        weighing = self.scheduler.weigh(table, rows, spec)
+        _record_weighing(weighing)
+        known = table.names
+        best = [known[r] for r in weighing.rows[:subset].tolist()]
+        self.decisions.prioritized(spec.uid, best, weighing.scores[:subset].tolist())
+        return best
 
     def _weigh_ahead(self, pod: Pod, spec: RequestSpec, names: list[str], rows: IntArray) -> None:
         """Weigh the nodes that passed now, while their rows are at hand: kube-scheduler's
