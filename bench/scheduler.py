@@ -13,6 +13,10 @@ configuration once, in the same order, each on a fresh kube-scheduler (and a fre
   best         names, weighbridge answering only its best node (options.host_subset_size 1:
                kube-scheduler then neither scores nor calls prioritize)
   best-bind    best, with the bind verb
+  null         names, with bench/null_extender.py in weighbridge's place: an extender that
+               decides nothing, the most any Python extender can reach here
+  null-best    null, answering only the first node (as best does)
+  null-nodes   null, with full Node objects on the wire (as nodes)
   nodes        + full Node objects on the wire (nodeCacheCapable: false)
   alone-all    kube-scheduler alone, percentageOfNodesToScore 100
   names-all    + weighbridge, names, percentageOfNodesToScore 100
@@ -83,6 +87,7 @@ class Mode:
     all_nodes: bool = False
     batch_share: float = 1.0  # slow configurations place a smaller batch
     subset: int = 0  # weighbridge's options.host_subset_size
+    null: bool = False  # bench/null_extender.py in weighbridge's place
 
 
 MODES = {
@@ -93,6 +98,9 @@ MODES = {
         Mode("bind", "alone", "bind"),
         Mode("best", "alone", "names", subset=1),
         Mode("best-bind", "alone", "bind", subset=1),
+        Mode("null", "alone", "names", null=True),
+        Mode("null-best", "alone", "names", subset=1, null=True),
+        Mode("null-nodes", "alone", "nodes", batch_share=0.2, null=True),
         Mode("nodes", "alone", "nodes", batch_share=0.2),
         Mode("alone-all", "alone-all", all_nodes=True, batch_share=0.5),
         Mode("names-all", "alone-all", "names", all_nodes=True, batch_share=0.5),
@@ -311,6 +319,7 @@ class Weighbridge:
         config.write_text(yaml.safe_dump(settings))
         command = [
             sys.executable,
+            "-P",  # the package comes from PYTHONPATH (`source`), not from the working directory
             "-m",
             "extender.cli",
             "serve",
@@ -322,6 +331,9 @@ class Weighbridge:
         env = {**os.environ, "PYTHONPATH": str(source)}
         self.proc = ManagedProcess("weighbridge", command, work / "weighbridge.log", env)
         self.pid = self.proc.pid
+        self.wait_ready()
+
+    def wait_ready(self) -> None:
         deadline = time.monotonic() + 120
         while self.status("/readyz") != 200:
             if not self.proc.alive():
@@ -343,6 +355,25 @@ class Weighbridge:
 
     def stop(self) -> None:
         self.proc.stop(timeout=30)
+
+
+class NullExtender(Weighbridge):
+    """bench/null_extender.py where weighbridge would be; it keeps no metrics, so its runs
+    print no verb latencies."""
+
+    def __init__(self, plane: ControlPlane, work: Path, source: Path, subset: int = 0) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        work.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, str(HERE / "null_extender.py"), f"--port={self.port}"]
+        if subset:
+            command.append("--best")
+        self.proc = ManagedProcess("null-extender", command, work / "null.log", dict(os.environ))
+        self.pid = self.proc.pid
+        self.wait_ready()
+
+    def metrics(self) -> str:
+        return ""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -490,7 +521,8 @@ def run_once(
     pods = max(10, int(batch * mode.batch_share))
     wb = None
     if mode.extender is not None:
-        wb = Weighbridge(plane, work / namespace, source, mode.subset)
+        extender = NullExtender if mode.null else Weighbridge
+        wb = extender(plane, work / namespace, source, mode.subset)
     scheduler = None
     spy = None
     try:
