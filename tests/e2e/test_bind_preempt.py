@@ -40,15 +40,22 @@ CONFIG: dict[str, Any] = {
 
 
 @pytest.fixture
-def fresh_wb(control_plane: ControlPlane, tmp_path: Path) -> Iterator[Weighbridge]:
-    """An extender of its own, so one burst's binds do not shape the next."""
-    with Weighbridge(control_plane.kubeconfig_path, CONFIG, tmp_path) as extender:
+def fresh_wb(
+    control_plane: ControlPlane, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Weighbridge]:
+    """An extender of its own, so one burst's binds do not shape the next; a test may pass
+    its options.host_subset_size as the fixture's parameter."""
+    config = {**CONFIG, "options": {"host_subset_size": getattr(request, "param", 0)}}
+    with Weighbridge(control_plane.kubeconfig_path, config, tmp_path) as extender:
         yield extender
 
 
+@pytest.mark.parametrize("fresh_wb", [0, 1], indirect=True, ids=["every-node", "best-node"])
 def test_burst_with_the_bind_verb_never_exceeds_ram_filter(
     control_plane: ControlPlane, fresh_wb: Weighbridge, namespace: str
 ) -> None:
+    """With every passing node answered, and with only the best (host_subset_size 1, where
+    every pod of the burst goes for the same node until it is full)."""
     wb = fresh_wb
     result = burst(control_plane, [wb], namespace, bind=True)
     print(f"\nburst with bind verb: {result}")
