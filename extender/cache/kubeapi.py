@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -93,11 +94,18 @@ def load_configuration(kubeconfig: str | None) -> k8s_client.Configuration:
 class KubeApi:
     """GET lists, streamed watches and POSTs against one API server."""
 
+    #: how long the auth headers are reused: the client's token refresh (in-cluster token
+    #: files, kubeconfig exec plugins) re-reads its source and the proxy environment on
+    #: every call, 3% of weighbridge's CPU in a burst of binds; tokens outlive this by far
+    HEADERS_SECONDS = 10.0
+
     def __init__(self, cfg: k8s_client.Configuration) -> None:
         self.cfg = cfg
         self.base = cfg.host.rstrip("/")
         self._ssl = self._ssl_context(cfg)
         self._session: aiohttp.ClientSession | None = None
+        self._auth: dict[str, str] = {}
+        self._auth_until = 0.0
 
     @staticmethod
     def _ssl_context(cfg: k8s_client.Configuration) -> ssl.SSLContext | bool:
@@ -112,13 +120,18 @@ class KubeApi:
         return ctx
 
     def _headers(self) -> dict[str, str]:
-        """Auth headers as the client computes them (refreshing exec/in-cluster tokens)."""
-        headers = {"Accept": "application/json"}
-        settings = cast(Mapping[str, Mapping[str, str]], self.cfg.auth_settings())
-        for setting in settings.values():
-            if setting.get("in") == "header" and setting.get("value"):
-                headers[setting["key"]] = setting["value"]
-        return headers
+        """Auth headers as the client computes them (refreshing exec/in-cluster tokens),
+        computed again every HEADERS_SECONDS."""
+        now = time.monotonic()
+        if now >= self._auth_until:
+            settings = cast(Mapping[str, Mapping[str, str]], self.cfg.auth_settings())
+            self._auth = {
+                setting["key"]: setting["value"]
+                for setting in settings.values()
+                if setting.get("in") == "header" and setting.get("value")
+            }
+            self._auth_until = now + self.HEADERS_SECONDS
+        return {"Accept": "application/json", **self._auth}
 
     @property
     def session(self) -> aiohttp.ClientSession:
