@@ -13,11 +13,11 @@ configuration once, in the same order, each on a fresh kube-scheduler (and a fre
   best         names, weighbridge answering only its best node (options.host_subset_size 1:
                kube-scheduler then neither scores nor calls prioritize)
   best-bind    best, with the bind verb
+  nodes        + full Node objects on the wire (nodeCacheCapable: false)
   null         names, with bench/null_extender.py in weighbridge's place: an extender that
                decides nothing, the most any Python extender can reach here
   null-best    null, answering only the first node (as best does)
   null-nodes   null, with full Node objects on the wire (as nodes)
-  nodes        + full Node objects on the wire (nodeCacheCapable: false)
   alone-all    kube-scheduler alone, percentageOfNodesToScore 100
   names-all    + weighbridge, names, percentageOfNodesToScore 100
   alone-50qps  kube-scheduler alone at its default client rate limit (50 qps, burst 100)
