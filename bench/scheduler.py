@@ -308,10 +308,27 @@ def scheduler_config(mode: Mode, extender_url: str | None) -> str:
 class Weighbridge:
     """`weighbridge serve` with its default configuration, on a free port."""
 
+    name = "weighbridge"
+
     def __init__(self, plane: ControlPlane, work: Path, source: Path, subset: int = 0) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         work.mkdir(parents=True, exist_ok=True)
+        command, env = self.command(plane, work, source, subset)
+        self.proc = ManagedProcess(self.name, command, work / f"{self.name}.log", env)
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + 120
+        while self.status("/readyz") != 200:
+            if not self.proc.alive():
+                raise self.proc.error("exited before it was ready")
+            if time.monotonic() > deadline:
+                raise self.proc.error("not ready after 120 s")
+            time.sleep(0.2)
+
+    def command(
+        self, plane: ControlPlane, work: Path, source: Path, subset: int
+    ) -> tuple[list[str], dict[str, str]]:
+        """The process to start, and its environment."""
         config = work / "weighbridge.yaml"
         settings: dict[str, Any] = {"server": {"shutdown_delay_seconds": 0}}
         if subset:
@@ -328,19 +345,7 @@ class Weighbridge:
             "--host=127.0.0.1",
             f"--port={self.port}",
         ]
-        env = {**os.environ, "PYTHONPATH": str(source)}
-        self.proc = ManagedProcess("weighbridge", command, work / "weighbridge.log", env)
-        self.pid = self.proc.pid
-        self.wait_ready()
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 120
-        while self.status("/readyz") != 200:
-            if not self.proc.alive():
-                raise self.proc.error("exited before it was ready")
-            if time.monotonic() > deadline:
-                raise self.proc.error("not ready after 120 s")
-            time.sleep(0.2)
+        return command, {**os.environ, "PYTHONPATH": str(source)}
 
     def status(self, path: str) -> int:
         try:
@@ -361,16 +366,15 @@ class NullExtender(Weighbridge):
     """bench/null_extender.py where weighbridge would be; it keeps no metrics, so its runs
     print no verb latencies."""
 
-    def __init__(self, plane: ControlPlane, work: Path, source: Path, subset: int = 0) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        work.mkdir(parents=True, exist_ok=True)
+    name = "null-extender"
+
+    def command(
+        self, plane: ControlPlane, work: Path, source: Path, subset: int
+    ) -> tuple[list[str], dict[str, str]]:
         command = [sys.executable, str(HERE / "null_extender.py"), f"--port={self.port}"]
         if subset:
             command.append("--best")
-        self.proc = ManagedProcess("null-extender", command, work / "null.log", dict(os.environ))
-        self.pid = self.proc.pid
-        self.wait_ready()
+        return command, dict(os.environ)
 
     def metrics(self) -> str:
         return ""
