@@ -262,6 +262,12 @@ def _own_namespace() -> str:
         return "default"
 
 
+async def _synced(not_ready: Callable[[], str | None]) -> None:
+    """Return once the cache's first lists are in (`not_ready` says None)."""
+    while not_ready() is not None:
+        await asyncio.sleep(0.2)
+
+
 async def _freeze_when_synced(not_ready: Callable[[], str | None]) -> None:
     """Once the first lists are in, take what they built out of the garbage collector's
     sight (gc.freeze): the cache's objects live as long as the process, and a full
@@ -269,8 +275,7 @@ async def _freeze_when_synced(not_ready: Callable[[], str | None]) -> None:
     while pods were being scheduled; 11 ms once they are frozen). Frozen objects are still
     freed when their last reference goes; a collection first clears what is already
     garbage, so none of it is kept."""
-    while not_ready() is not None:
-        await asyncio.sleep(0.2)
+    await _synced(not_ready)
     gc.collect()
     gc.freeze()
     log.info(
@@ -282,8 +287,7 @@ async def _freeze_when_synced(not_ready: Callable[[], str | None]) -> None:
 async def _elect_when_synced(elector: LeaderElector, cache: LiveCache) -> None:
     """Compete for the Lease only with a synced cache: a replica that could not answer
     must not hold it."""
-    while cache.not_ready() is not None:
-        await asyncio.sleep(0.2)
+    await _synced(cache.not_ready)
     await elector.run()
 
 
