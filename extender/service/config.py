@@ -199,8 +199,8 @@ class EventSettings(Settings):
     enabled: bool = Field(
         True,
         description="Write an events.k8s.io Event on a pod the filters leave with no node, "
-        "with how many nodes each filter removed and the closest miss; only the active "
-        "replica writes them.",
+        "with how many nodes each filter removed, the closest miss and what would make it "
+        "fit; only the active replica writes them.",
     )
     min_interval_seconds: float = Field(
         30.0,

@@ -1,7 +1,8 @@
 """Events on pods the filters leave with no node, where users look first (`kubectl describe pod`).
 
 kube-scheduler's FailedScheduling message lists each cause once; the Event adds what it
-cannot carry: how many nodes each filter removed and the closest miss in numbers. Writes
+cannot carry: how many nodes each filter removed, the closest miss in numbers and, where its
+numbers say it, what would make that node fit (the filter's `remedy`). Writes
 never hold a verb up: the filter call only records the rejection and queues the pod (a
 bounded queue; a full one drops it, counted), and a background task writes. Like client-go's
 events.k8s.io recorder, a repeat of the same summary for the same pod PATCHes the first
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from extender import telemetry
 from extender.cache.kubeapi import ApiError
-from extender.engine.filters.base import NODE_PART
+from extender.engine.filters.base import NODE_PART, BaseFilter, first_number
 from extender.engine.scheduler import FilterResult
 from extender.kube.objects import Pod, micro_time
 from extender.kube.pods import pod_uid
@@ -41,8 +41,6 @@ PODS_KEPT = 4096
 """Pods whose series are remembered, at most (the oldest are forgotten: a later rejection of
 such a pod starts a new Event)."""
 
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-
 
 class EventApi(Protocol):
     async def post(self, path: str, body: dict[str, Any]) -> bytes: ...
@@ -58,12 +56,13 @@ def _closest(cause: str, nodes: list[tuple[str, str]]) -> tuple[str, str] | None
     """The node whose numbers come nearest to passing: the most of what was missing, or,
     for a cause that counts what a node already has too much of ("reach"), the fewest.
     None when the nodes' parts carry no number."""
-    search = _NUMBER.search
     sign = -1.0 if " reach " in cause else 1.0
     # ties go to the first name: kube-scheduler sends the nodes in a different order on each
     # retry, and the same summary must read the same to extend its Event's series
     numbered = [
-        (-sign * float(m.group()), node, part) for node, part in nodes if (m := search(part))
+        (-sign * number, node, part)
+        for node, part in nodes
+        if (number := first_number(part)) is not None
     ]
     if not numbered:
         return None
@@ -89,6 +88,10 @@ def summarize(result: FilterResult, candidates: int) -> str:
             closest = _closest(cause, nodes)
             if closest is not None:
                 text += f", closest {closest[0]} ({closest[1]})"
+                plugin = BaseFilter.registry.get(step.name)
+                remedy = plugin.remedy(cause, closest[1]) if plugin is not None else None
+                if remedy:
+                    text += f": {remedy}"
             words.append(text)
         lines.append("; ".join(words))
     unknown = candidates - (result.steps[0].start if result.steps else candidates)
@@ -118,6 +121,10 @@ class _Pod:
     due: float = 0.0
     event: str = ""
     note: str = ""
+
+
+def _name(kept: _Pod) -> str:
+    return f"{kept.namespace}/{kept.name}"
 
 
 class EventEmitter:
@@ -187,7 +194,11 @@ class EventEmitter:
             if kept is not None:
                 kept.queued = False
                 kept.due = self._clock() + self.settings.min_interval_seconds
-                await self._emit(kept)
+                try:
+                    await self._emit(kept)
+                except Exception:  # a bug in one write must not end Events for the process
+                    telemetry.EVENTS.labels("failed").inc()
+                    log.exception("event not written", extra={"pod": _name(kept)})
             self._flush_due()
 
     async def _emit(self, kept: _Pod) -> None:
@@ -210,8 +221,7 @@ class EventEmitter:
             if isinstance(exc, ApiError) and exc.status == 404:
                 kept.event = ""  # expired (the API server's event TTL): the next write creates
             log.warning(
-                "event not written",
-                extra={"pod": f"{kept.namespace}/{kept.name}", "error": str(exc) or "timeout"},
+                "event not written", extra={"pod": _name(kept), "error": str(exc) or "timeout"}
             )
             return
         if kept.observed == seen:

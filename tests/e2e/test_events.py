@@ -70,7 +70,8 @@ def test_a_pod_rejected_everywhere_gets_one_event_whose_series_counts_retries(
         assert event["reportingInstance"]
         assert "RamFilter removed 3" in event["note"]
         assert "needs 12288Mi" in event["note"] and "closest " in event["note"]
-        assert "(8192Mi usable)" in event["note"]
+        remedy = "fits there with 4096Mi more usable memory, or with a request of at most 8192Mi"
+        assert f"(8192Mi usable): {remedy}" in event["note"]
         # Each node update requeues the pod; the same rejection is patched into the series
         # (the three nodes tie for the closest miss, and kube-scheduler sends them in a
         # different order each time: the summary must not change with it).

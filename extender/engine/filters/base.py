@@ -13,6 +13,7 @@ agree. Filters are plain objects: no HTTP, no Kubernetes client.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import ClassVar
 
@@ -47,6 +48,13 @@ class BaseFilter(Plugin):
         """Whether this filter's rejection of `host` is resolvable (see `resolvable`)."""
         return self.resolvable
 
+    @classmethod
+    def remedy(cls, cause: str, part: str) -> str | None:
+        """What would make a node pass, read back from the numbers of its rejection as this
+        filter worded them (`cause`, and the node's `part`), for the Event that names the
+        closest miss; None where no number says it."""
+        return None
+
     def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
         """The pass mask for `rows`, or None where the filter has no fast path."""
         return None
@@ -71,6 +79,15 @@ def cause_of(why: str) -> str:
     """The part of a reason that is the same for every node rejected for that cause, which
     kube-scheduler counts (FailedNodes): a reason without node numbers is its own cause."""
     return why.partition(NODE_PART)[0]
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def first_number(text: str) -> float | None:
+    """The first number in a reason's text, as `fmt_mb` and `fmt_num` wrote it."""
+    found = _NUMBER.search(text)
+    return None if found is None else float(found.group())
 
 
 # Both are memoised: a pod that most of a large cluster rejects needs thousands of reasons,

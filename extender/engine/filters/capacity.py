@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from extender.engine.filters.base import BaseFilter, fmt_mb, fmt_num, reason
+from extender.engine.filters.base import BaseFilter, first_number, fmt_mb, fmt_num, reason
 from extender.model.hoststate import HostState
 from extender.model.request import RequestSpec
 from extender.model.table import BoolArray, ColumnName, HostTable, IntArray
@@ -63,7 +63,8 @@ class _RatioFilter(BaseFilter):
         """Nova's rule, on floats or on columns alike."""
         return (total >= requested) & (usable >= requested)
 
-    def amount(self, value: float) -> str:
+    @staticmethod
+    def amount(value: float) -> str:
         return fmt_mb(value)
 
     def message(self, requested: float, total: float, usable: float, ratio: float) -> str:
@@ -80,6 +81,20 @@ class _RatioFilter(BaseFilter):
             f"{needs}, more than {self.left} {self.noun} (ratio {fmt_num(ratio)})",
             f"{self.amount(usable)} {self.left}",
         )
+
+    @classmethod
+    def remedy(cls, cause: str, part: str) -> str | None:
+        """A request no larger than what the node has left fits it, and so does the request
+        once the difference is freed; past the node's allocatable, only a smaller request
+        can."""
+        requested, have = first_number(cause.partition(" needs ")[2]), first_number(part)
+        if requested is None or have is None:
+            return None
+        smaller = f"with a request of at most {cls.amount(have)}" if have > 0 else ""
+        if part.endswith("allocatable"):
+            return f"fits there only {smaller}" if smaller else None
+        more = f"fits there with {cls.amount(requested - have)} more {cls.left} {cls.noun}"
+        return f"{more}, or {smaller}" if smaller else more
 
     def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         requested = self.requested(spec)
@@ -142,7 +157,8 @@ class CoreFilter(_RatioFilter):
     noun = "vCPUs"
     left = "free"
 
-    def amount(self, value: float) -> str:
+    @staticmethod
+    def amount(value: float) -> str:
         return fmt_num(value)
 
     def requested(self, spec: RequestSpec) -> float:
@@ -177,6 +193,15 @@ class _CountFilter(BaseFilter):
         if count < maximum:
             return None
         return reason(f"{self.name}: {self.what} reach {self.option} ({maximum})", str(count))
+
+    @classmethod
+    def remedy(cls, cause: str, part: str) -> str | None:
+        """The node passes once its count is below the maximum, or the maximum above it."""
+        maximum, count = first_number(cause.rpartition("(")[2]), first_number(part)
+        if maximum is None or count is None:
+            return None
+        fewer = int(count - maximum) + 1
+        return f"fits there with {fewer} fewer, or with {cls.option} above {count:g}"
 
     def vector(self, table: HostTable, rows: IntArray, spec: RequestSpec) -> BoolArray | None:
         if type(self).maximum is not _CountFilter.maximum:

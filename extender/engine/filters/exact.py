@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from extender.engine.filters.base import BaseFilter, fmt_mb, fmt_num, reason
+from extender.engine.filters.base import BaseFilter, first_number, fmt_mb, fmt_num, reason
 from extender.model.hoststate import HostState
 from extender.model.request import RequestSpec
 
@@ -32,8 +32,17 @@ class _ExactFilter(BaseFilter):
         """(requested, free)."""
         raise NotImplementedError
 
-    def amount(self, value: float) -> str:
+    @staticmethod
+    def amount(value: float) -> str:
         return fmt_mb(value)
+
+    @classmethod
+    def remedy(cls, cause: str, part: str) -> str | None:
+        """Only the amount the node has free fits it."""
+        free = first_number(part)
+        if free is None or free <= 0:
+            return None
+        return f"fits there with a request of exactly {cls.amount(free)}{cls.noun}"
 
     def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         requested, free = self.amounts(host, spec)
@@ -70,7 +79,8 @@ class ExactCoreFilter(_ExactFilter):
     def amounts(self, host: HostState, spec: RequestSpec) -> tuple[float, float]:
         return spec.vcpus, host.vcpus_total - host.vcpus_used
 
-    def amount(self, value: float) -> str:
+    @staticmethod
+    def amount(value: float) -> str:
         return fmt_num(value)
 
     def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:

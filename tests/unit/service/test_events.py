@@ -5,6 +5,7 @@ for by the filter verb."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -16,6 +17,7 @@ from extender.cache.kubeapi import ApiError
 from extender.engine.filters.base import reason
 from extender.engine.scheduler import FilterResult, FilterStep
 from extender.kube.wire import ExtenderArgs
+from extender.model.options import Options
 from extender.service.config import EventSettings
 from extender.service.events import NOTE_LIMIT, EventEmitter, summarize
 from extender.service.extender import Extender
@@ -35,17 +37,20 @@ def _result(usable: dict[str, int], cause: str = RAM) -> FilterResult:
 
 
 class FakeApi:
-    """Records writes; `delay` makes it slow, `fail` makes it refuse."""
+    """Records writes; `delay` makes it slow, `fail` makes it refuse (or raise `error`)."""
 
-    def __init__(self, delay: float = 0.0, fail: bool = False) -> None:
+    def __init__(
+        self, delay: float = 0.0, fail: bool = False, error: Exception | None = None
+    ) -> None:
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
         self.delay = delay
         self.fail = fail
+        self.error = error
 
     async def _call(self, method: str, path: str, body: dict[str, Any]) -> bytes:
         await asyncio.sleep(self.delay)
         if self.fail:
-            raise ApiError(method, path, 403, "forbidden")
+            raise self.error or ApiError(method, path, 403, "forbidden")
         self.calls.append((method, path, body))
         return b"{}"
 
@@ -71,7 +76,8 @@ def test_summary_counts_each_filter_and_names_the_closest_miss() -> None:
     assert note.splitlines() == [
         "no node passed weighbridge's filters (4 candidates)",
         "RamFilter removed 3; needs 4096Mi, more than usable memory (ratio 1): 3 nodes, "
-        "closest b (3072Mi usable)",
+        "closest b (3072Mi usable): fits there with 1024Mi more usable memory, or with a "
+        "request of at most 3072Mi",
         "1 not in weighbridge's cache (yet)",
     ]
 
@@ -86,6 +92,73 @@ def test_closest_miss_of_a_count_is_the_fewest() -> None:
     cause = "NumInstancesFilter: pods reach max_instances_per_host (50)"
     note = summarize(_result({"a": 70, "b": 51}, cause), 2)
     assert "closest b (51Mi usable)" in note
+
+
+def _remedy_of(note: str, closest: str) -> str:
+    """The remedy the summary gives for its closest miss, which must be `closest`."""
+    found = re.search(r"closest (\S+) \([^)]*\): ([^;\n]+)", note)
+    assert found is not None, note
+    assert found.group(1) == closest, note
+    return found.group(2)
+
+
+@pytest.mark.parametrize(
+    ("filter_name", "quantity", "remedy"),
+    [
+        (
+            "RamFilter",
+            "memory",
+            r"fits there with 1Mi more usable memory, or with a request of at most (\S+)",
+        ),
+        (
+            "CoreFilter",
+            "cpu",
+            r"fits there with 0\.5 more free vCPUs, or with a request of at most (\S+)",
+        ),
+        ("ExactRamFilter", "memory", r"fits there with a request of exactly (\S+)"),
+    ],
+)
+def test_the_request_the_remedy_names_passes_on_the_closest_node(
+    filter_name: str, quantity: str, remedy: str
+) -> None:
+    """Read back from the real filter's reasons, the remedy is true: the pod it describes
+    passes on the node it names."""
+    size, busy, little, needs = {
+        "memory": ("8Gi", "4Gi", "1Mi", "8Gi"),
+        "cpu": ("8", "4", "500m", "8"),
+    }[quantity]
+    state = cluster(
+        node("a", **{quantity: size}),  # type: ignore[arg-type]
+        node("b", **{quantity: size}),  # type: ignore[arg-type]
+        pod("busy", node_name="a", requests={quantity: busy}),
+        pod("little", node_name="b", requests={quantity: little}),
+        options=Options(ram_allocation_ratio=1.0, cpu_allocation_ratio=1.0),
+    )
+    note = summarize(run([filter_name], state, pod("big", requests={quantity: needs})), 2)
+    found = re.fullmatch(remedy, _remedy_of(note, "b"))
+    assert found is not None, note
+    smaller = pod("smaller", requests={quantity: found.group(1)})
+    assert list(run([filter_name], state, smaller, names=["b"]).passed) == [1], note
+
+
+def test_a_pod_larger_than_any_node_is_told_the_largest() -> None:
+    state = cluster(node("a", memory="4Gi"), node("b", memory="6Gi"))
+    note = summarize(run(["RamFilter"], state, pod("big", requests={"memory": "7Gi"})), 2)
+    assert _remedy_of(note, "b") == "fits there only with a request of at most 6144Mi"
+
+
+def test_the_count_the_remedy_names_lets_the_node_pass() -> None:
+    busy = [pod(f"p{i}", node_name="a") for i in range(5)]
+    state = cluster(node("a"), *busy)
+    options = Options(max_instances_per_host=3)
+    note = summarize(run(["NumInstancesFilter"], state, pod("one"), options), 1)
+    assert _remedy_of(note, "a") == (
+        "fits there with 3 fewer, or with max_instances_per_host above 5"
+    )
+    raised = Options(max_instances_per_host=6)
+    assert list(run(["NumInstancesFilter"], state, pod("one"), raised).passed) == [0]
+    fewer = cluster(node("a"), *busy[:2])
+    assert list(run(["NumInstancesFilter"], fewer, pod("one"), options).passed) == [0]
 
 
 def test_summary_fits_an_events_note() -> None:
@@ -198,8 +271,13 @@ def test_a_full_queue_drops_and_counts_without_waiting() -> None:
     assert api.calls == []
 
 
-def test_a_refused_write_is_counted_and_retried_after_the_interval() -> None:
-    api = FakeApi(fail=True)
+@pytest.mark.parametrize("error", [None, RuntimeError("a bug")], ids=["refused", "unexpected"])
+def test_a_failed_write_is_counted_and_retried_after_the_interval(
+    error: Exception | None,
+) -> None:
+    """Refused by the API, or failed by an error nobody expected: either way the writer
+    lives on and the pod's Event comes at the next attempt."""
+    api = FakeApi(fail=True, error=error)
     emitter = EventEmitter(api, "r", EventSettings(min_interval_seconds=0.1))
     failed = _count("failed")
 
