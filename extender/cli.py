@@ -20,7 +20,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
@@ -102,12 +102,12 @@ async def _serve(
     context = tls.context if tls is not None else None
     server = await listen(served, host, port, context, settings.max_connections)
     log.info("serving", extra={"host": host, "port": port, "scheme": _scheme(tls)})
-    rotation = asyncio.create_task(tls.watch()) if tls is not None else None
+    rotation = _background(tls.watch(), "tls-watch") if tls is not None else None
     stopping = app[STOPPING]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    headroom = asyncio.create_task(_export_headroom(extender))
+    headroom = _background(_export_headroom(extender), "headroom")
     delay = settings.shutdown_delay_seconds
     try:
         await stopping.wait()
@@ -195,22 +195,22 @@ async def _serve_live(config: Config, args: argparse.Namespace, tls: ServerTLS |
         active = always_ready if elector is None else elector.why_not_active
         extender = build_extender(state, config, cache.not_ready, binder, active)
         _warn_if_unauthenticated(tls, args.host, args.port)
-        tasks = [asyncio.create_task(_freeze_when_synced(cache.not_ready))]
+        tasks = [_background(_freeze_when_synced(cache.not_ready), "gc-freeze")]
         if config.events.enabled:
             emitter = EventEmitter(api, _identity(config.leader), config.events)
             extender.events = emitter
-            tasks.append(asyncio.create_task(emitter.run()))
+            tasks.append(_background(emitter.run(), "events"))
         if config.requeue.enabled:
             requeuer = Requeuer(api, state, config.requeue)
             extender.requeue = requeuer
             state.changed = requeuer.changed
-            tasks.append(asyncio.create_task(requeuer.run()))
+            tasks.append(_background(requeuer.run(), "requeue"))
         try:
             if elector is None:
                 telemetry.LEADER.set(1)  # the only replica: it always answers
                 await _serve(extender, config.server, args.host, args.port, tls)
                 return
-            tasks.append(asyncio.create_task(_elect_when_synced(elector, cache)))
+            tasks.append(_background(_elect_when_synced(elector, cache), "leader-election"))
             await _serve(extender, config.server, args.host, args.port, tls, elector.release)
         finally:
             for task in tasks:
@@ -260,6 +260,20 @@ def _own_namespace() -> str:
         return Path(SERVICE_ACCOUNT_NAMESPACE).read_text().strip() or "default"
     except OSError:
         return "default"
+
+
+def _background(work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    """A task that runs beside the server, whose death by an unexpected error is logged
+    with its traceback when it happens, rather than only when the task is collected, if
+    ever."""
+    task = asyncio.create_task(work, name=name)
+    task.add_done_callback(_log_death)
+    return task
+
+
+def _log_death(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("background task died", exc_info=error, extra={"task": task.get_name()})
 
 
 async def _synced(not_ready: Callable[[], str | None]) -> None:
