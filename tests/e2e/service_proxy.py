@@ -110,6 +110,10 @@ class ServiceProxy:
 
     async def _close_when_stopped(self, server: Any) -> None:
         await self._stopped.wait()
+        poll = self._tasks[0]  # ended here, not left pending when the loop stops
+        poll.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poll
         if self.per_request:
             await self._session.close()
             await server.cleanup()
