@@ -35,6 +35,11 @@ from extender.service.config import RequeueSettings
 
 log = logging.getLogger(__name__)
 
+GONE = frozenset({404, 422})
+"""The pod is deleted (404), or deleted and created again under its name: the patch's uid
+then differs from the new pod's, which the API server refuses as a change of an immutable
+field (422, "metadata.uid: ... field is immutable")."""
+
 PODS_KEPT = 4096
 """Rejected pods remembered, at most (the oldest rejection is forgotten first)."""
 
@@ -79,6 +84,9 @@ class PodApi(Protocol):
 class _Rejected:
     namespace: str
     name: str
+    uid: str
+    """The pod's metadata.uid: the wake-up patch carries it, so a pod deleted and created
+    again under the same name is not woken for its predecessor's rejection."""
     filters: frozenset[str]
     woken: float = float("-inf")
     due: float | None = None
@@ -109,7 +117,8 @@ class Requeuer:
         filters = frozenset(step.name for step in result.steps if step.rejected)
         kept = self._pods.get(uid)
         if kept is None:
-            self._pods[uid] = _Rejected(pod.metadata.namespace, pod.metadata.name, filters)
+            meta = pod.metadata
+            self._pods[uid] = _Rejected(meta.namespace, meta.name, meta.uid, filters)
             if len(self._pods) > PODS_KEPT:
                 self._pods.popitem(last=False)
         else:
@@ -172,11 +181,15 @@ class Requeuer:
             return
         path = f"/api/v1/namespaces/{kept.namespace}/pods/{kept.name}"
         stamp = micro_time(datetime.now(UTC))
-        body = {"metadata": {"annotations": {REQUEUE_ANNOTATION: stamp}}}
+        meta: dict[str, Any] = {"annotations": {REQUEUE_ANNOTATION: stamp}}
+        if kept.uid:
+            meta["uid"] = kept.uid  # the API server refuses the patch if the uid differs
         try:
-            await asyncio.wait_for(self.api.patch(path, body), self.settings.patch_timeout_seconds)
+            await asyncio.wait_for(
+                self.api.patch(path, {"metadata": meta}), self.settings.patch_timeout_seconds
+            )
         except ApiError as exc:
-            if exc.status == 404:
+            if exc.status in GONE:
                 self._pods.pop(uid, None)
                 telemetry.REQUEUES.labels("gone").inc()
                 return

@@ -11,6 +11,7 @@ as rejectors (docs/troubleshooting.md, "Pods that wait for kube-scheduler's flus
 
 from __future__ import annotations
 
+import asyncio
 import re
 import ssl
 import time
@@ -18,15 +19,26 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import msgspec
+import numpy as np
 import pytest
 import yaml
 
 from devtools.localcluster import ControlPlane, ManagedProcess
+from extender import telemetry
+from extender.cache.kubeapi import KubeApi, load_configuration
+from extender.cache.state import ClusterState
+from extender.contract import REQUEUE_ANNOTATION
+from extender.engine.scheduler import FilterResult, FilterStep
+from extender.kube.objects import Pod
+from extender.service.config import RequeueSettings
+from extender.service.requeue import Requeuer
 from tests.builders import aggregate_dict
 
 from .kube import (
     Weighbridge,
     create_pod,
+    delete_pod,
     get_pod,
     group_labels,
     make_node,
@@ -129,3 +141,46 @@ def test_without_requeue_the_pod_waits_for_the_flush(
     seconds = _rejected_then_fits(control_plane, namespace, tmp_path, False, flush)
     print(f"\nrequeue off (flush {FLUSH} s): bound {seconds:.1f} s after the change")
     assert seconds > 10
+
+
+def test_a_pod_created_again_under_its_name_is_not_woken(
+    control_plane: ControlPlane, namespace: str
+) -> None:
+    """The wake-up patch carries the rejected pod's uid: the real API server refuses it for
+    a new pod of the same name, which keeps no stray annotation, and the Requeuer forgets
+    the pod as gone."""
+    plane = control_plane
+    labels = group_labels("rq-uid")
+    old = create_pod(plane, namespace, "again", memory="1Gi", selector=labels)
+    state = ClusterState()
+    state.upsert_pod(msgspec.convert(old, Pod, strict=False))
+    api = KubeApi(load_configuration(str(plane.kubeconfig_path)))
+    requeuer = Requeuer(api, state, RequeueSettings(enabled=True, min_interval_seconds=0))
+    steps = [FilterStep("AggregateRamFilter", 1, 0, {"n": "AggregateRamFilter: no"})]
+    rejected = FilterResult(np.array([], dtype=np.intp), failed={"n": "no"}, steps=steps)
+    requeuer.rejected(msgspec.convert(old, Pod, strict=False), rejected)
+    delete_pod(plane, namespace, "again")
+    wait_for("the pod deleted", lambda: _absent(plane, namespace, "again"), 30)
+    new = create_pod(plane, namespace, "again", memory="1Gi", selector=labels)
+    assert new["metadata"]["uid"] != old["metadata"]["uid"]
+    gone = telemetry.REQUEUES.labels("gone")._value.get()
+
+    async def wake() -> None:
+        task = asyncio.create_task(requeuer.run())
+        requeuer.changed("aggregate")
+        await asyncio.sleep(2)
+        task.cancel()
+        await api.close()
+
+    asyncio.run(wake())
+    annotations = get_pod(plane, namespace, "again")["metadata"].get("annotations") or {}
+    assert REQUEUE_ANNOTATION not in annotations
+    assert telemetry.REQUEUES.labels("gone")._value.get() == gone + 1
+
+
+def _absent(plane: ControlPlane, namespace: str, name: str) -> bool:
+    return not [
+        p
+        for p in plane.request("GET", f"/api/v1/namespaces/{namespace}/pods")["items"]
+        if p["metadata"]["name"] == name
+    ]
