@@ -1,5 +1,5 @@
 """The one builder of each Kubernetes object the tests use: Nodes, Pods, HostAggregates,
-NodeResourceTopologies, and clusters of them.
+NodeResourceTopologies, DeviceClasses, and clusters of them.
 
 `*_dict` builders write an object as the API server returns it (or, with `create_body`, as a
 client sends it to be created); the others convert that dict into the extender's struct the
@@ -19,14 +19,21 @@ import msgspec
 
 from extender.cache.state import ClusterState
 from extender.contract import AGGREGATE_LABEL_PREFIX, ZONE_LABEL
-from extender.kube.objects import KINDS, HostAggregate, Node, NodeResourceTopology, Pod
+from extender.kube.objects import (
+    KINDS,
+    DeviceClass,
+    HostAggregate,
+    Node,
+    NodeResourceTopology,
+    Pod,
+)
 from extender.model.options import Options
 from extender.model.request import RequestSpec, build_request_spec
 
 _uids = itertools.count(1)
 
 Quantities = Mapping[str, str | int | float]
-KubeStruct = Node | Pod | HostAggregate | NodeResourceTopology
+KubeStruct = Node | Pod | HostAggregate | NodeResourceTopology | DeviceClass
 
 #: The image of a pod's containers unless a test names one.
 IMAGE = "registry.example/app:1.0"
@@ -237,6 +244,26 @@ def topology(node_name: str, zones: Mapping[str, Quantities]) -> NodeResourceTop
     return msgspec.convert(topology_dict(node_name, zones), NodeResourceTopology, strict=False)
 
 
+def device_class_dict(name: str, extended_resource_name: str | None = None) -> dict[str, Any]:
+    """A DRA DeviceClass (resource.k8s.io/v1) with no selectors, serving
+    `extended_resource_name` when given (and always its implicit name)."""
+    spec = (
+        {} if extended_resource_name is None else {"extendedResourceName": extended_resource_name}
+    )
+    return {
+        "apiVersion": "resource.k8s.io/v1",
+        "kind": "DeviceClass",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def device_class(name: str, extended_resource_name: str | None = None) -> DeviceClass:
+    return msgspec.convert(
+        device_class_dict(name, extended_resource_name), DeviceClass, strict=False
+    )
+
+
 # -- conversions -----------------------------------------------------------------------------
 
 
@@ -264,4 +291,9 @@ def cluster(*objects: KubeStruct, options: Options | None = None) -> ClusterStat
 def request_spec(state: ClusterState, the_pod: Pod) -> RequestSpec:
     """The RequestSpec the extender builds for this pod against this cluster (its server
     group and its failed binds included)."""
-    return build_request_spec(the_pod, groups=state.server_group, retries=state.retry_info)
+    return build_request_spec(
+        the_pod,
+        groups=state.server_group,
+        retries=state.retry_info,
+        dra_extended=state.dra_extended,
+    )

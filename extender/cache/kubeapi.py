@@ -71,6 +71,7 @@ HOST_AGGREGATES = Resource(HOST_AGGREGATE_KIND, API_GROUP, API_VERSION, HOST_AGG
 NODE_RESOURCE_TOPOLOGIES = Resource(
     "NodeResourceTopology", "topology.node.k8s.io", "v1alpha2", "noderesourcetopologies"
 )
+DEVICE_CLASSES = Resource("DeviceClass", "resource.k8s.io", "v1", "deviceclasses")
 
 
 def load_configuration(kubeconfig: str | None) -> k8s_client.Configuration:

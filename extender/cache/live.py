@@ -7,7 +7,9 @@ LIST shows), and errors reconnect with capped exponential backoff. The API serve
 bookmark about every minute, so a watch silent for longer (SILENCE_SECONDS) sits on a dead
 connection, such as a half-open one after the server's host failed: it is dropped, counted
 (weighbridge_watch_restarts_total, reason "silent") and the kind relisted, since events may
-have been lost. Events are decoded
+have been lost. A kind that may be missing (a CRD not installed, DeviceClasses on a server
+without resource.k8s.io/v1 or an account not allowed to read them) is synced with nothing in
+it and asked for again a minute later. Events are decoded
 straight into lean structs and applied in O(1) inside the event loop, so a request always
 sees a consistent view.
 """
@@ -26,6 +28,7 @@ import msgspec
 
 from extender import telemetry
 from extender.cache.kubeapi import (
+    DEVICE_CLASSES,
     HOST_AGGREGATES,
     NODE_RESOURCE_TOPOLOGIES,
     NODES,
@@ -37,12 +40,24 @@ from extender.cache.kubeapi import (
 )
 from extender.cache.state import ClusterState
 from extender.errors import ObjectError
-from extender.kube.objects import HostAggregate, KubeObject, Node, NodeResourceTopology, Pod
+from extender.kube.objects import (
+    DeviceClass,
+    HostAggregate,
+    KubeObject,
+    Node,
+    NodeResourceTopology,
+    Pod,
+)
 from extender.kube.pods import pod_uid
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=KubeObject)
+
+#: a kind whose API is not installed: the server answers 404 Not Found
+NOT_SERVED = frozenset({404})
+#: ... or, for a kind the extender can do without, whose reading is not allowed (403)
+NOT_SERVED_OR_FORBIDDEN = frozenset({403, 404})
 
 
 class ListMeta(msgspec.Struct, rename="camel"):
@@ -118,13 +133,15 @@ class Informer(Generic[T]):
         resource: Resource,
         kind: type[T],
         handlers: Handlers[T],
-        optional: bool = False,
+        absent_on: frozenset[int] = frozenset(),
     ) -> None:
         self.api = api
         self.resource = resource
         self.kind = kind
         self.handlers = handlers
-        self.optional = optional
+        #: statuses that mean "none of this kind here" rather than a failure to retry
+        self.absent_on = absent_on
+        self.absent = False
         self.synced = False
         self.resource_version = ""
         self._list_decoder: msgspec.json.Decoder[ObjectList[T]] = msgspec.json.Decoder(
@@ -157,8 +174,8 @@ class Informer(Generic[T]):
             except asyncio.CancelledError:
                 raise
             except ApiError as exc:
-                if exc.status == 404 and self.optional:
-                    self._mark_absent()
+                if exc.status in self.absent_on:
+                    self._mark_absent(exc)
                     await asyncio.sleep(60)
                     continue
                 await self._backoff(exc, backoff)
@@ -167,10 +184,22 @@ class Informer(Generic[T]):
                 await self._backoff(exc, backoff)
                 backoff = min(backoff * 2, self.BACKOFF_MAX)
 
-    def _mark_absent(self) -> None:
-        """An optional kind whose API is not installed is synced with nothing in it."""
-        if not self.synced:
-            log.info("optional resource not served; ignoring it", extra={"kind": self._label})
+    def _mark_absent(self, exc: ApiError) -> None:
+        """An optional kind that is not served (or not readable) is synced with nothing in
+        it: what the cache held of it goes, and the next success relists. Logged once per
+        absence, a warning when it is our permissions that hide it."""
+        if not self.absent:
+            level = logging.WARNING if exc.status == 403 else logging.INFO
+            log.log(
+                level,
+                "optional resource not served or not readable; running without it",
+                extra={"kind": self._label, "status": exc.status, "error": exc.message},
+            )
+        self.absent = True
+        h = self.handlers
+        for stale in sorted(h.keys()):
+            h.delete_key(stale)
+        self.resource_version = ""
         self.synced = True
         telemetry.CACHE_SYNCED.labels(self._label).set(1)
 
@@ -205,6 +234,7 @@ class Informer(Generic[T]):
             self._apply(h.upsert, obj)
         self.resource_version = version
         self.synced = True
+        self.absent = False
         telemetry.CACHE_SYNCED.labels(self._label).set(1)
         log.info("listed", extra={"kind": self._label, "count": len(items), "rv": version})
 
@@ -257,14 +287,16 @@ def _optional(
     upsert: Callable[[T], object],
     delete: Callable[[str], object],
     keys: Callable[[], set[str]],
+    absent_on: frozenset[int] = NOT_SERVED,
 ) -> Informer[T]:
-    """An informer for a custom resource keyed by name whose CRD may not be installed: a
-    cluster without it still works, and the cache is ready without it."""
-    return Informer(api, resource, kind, Handlers.by_name(upsert, delete, keys), optional=True)
+    """An informer for a cluster-scoped kind keyed by name that may not be served (a CRD not
+    installed): a cluster without it still works, and the cache is ready without it."""
+    return Informer(api, resource, kind, Handlers.by_name(upsert, delete, keys), absent_on)
 
 
 class LiveCache:
-    """The informers for Nodes, Pods and HostAggregates over one ClusterState."""
+    """The informers for Nodes, Pods, HostAggregates, NodeResourceTopologies and
+    DeviceClasses over one ClusterState."""
 
     def __init__(self, api: KubeApi, state: ClusterState, assume_sweep_seconds: float = 1.0):
         self.api = api
@@ -293,6 +325,17 @@ class LiveCache:
                 s.upsert_numa_topology,
                 s.delete_numa_topology,
                 s.numa_keys,
+            ),
+            # DRA (docs/filters.md, PciPassthroughFilter): an older server, or a role from
+            # before the extender read DeviceClasses, leaves the device filter as it was
+            _optional(
+                api,
+                DEVICE_CLASSES,
+                DeviceClass,
+                s.upsert_device_class,
+                s.delete_device_class,
+                s.device_class_keys,
+                NOT_SERVED_OR_FORBIDDEN,
             ),
         ]
         self._tasks: list[asyncio.Task[None]] = []

@@ -1,8 +1,8 @@
 """A snapshot source: Kubernetes objects read from YAML or JSON files into a ClusterState.
 
 Takes what `kubectl get nodes,pods -A -o yaml` prints (a `List`), single objects, and
-multi-document YAML; Node, Pod, HostAggregate and NodeResourceTopology objects are used,
-other kinds skipped.
+multi-document YAML; Node, Pod, HostAggregate, NodeResourceTopology and DeviceClass objects
+are used, other kinds skipped.
 A bad object is reported with its file, document and field, and nothing is half-loaded.
 """
 
@@ -19,7 +19,14 @@ import yaml
 
 from extender.cache.state import ClusterState
 from extender.errors import ObjectError, SnapshotError
-from extender.kube.objects import KINDS, HostAggregate, Node, NodeResourceTopology, Pod
+from extender.kube.objects import (
+    KINDS,
+    DeviceClass,
+    HostAggregate,
+    Node,
+    NodeResourceTopology,
+    Pod,
+)
 from extender.model.options import Options
 
 log = logging.getLogger(__name__)
@@ -56,7 +63,7 @@ def _flatten(doc: Any, where: str) -> Iterator[tuple[str, Any]]:
     yield where, doc
 
 
-Object = Node | Pod | HostAggregate | NodeResourceTopology
+Object = Node | Pod | HostAggregate | NodeResourceTopology | DeviceClass
 
 
 def read_objects(paths: Iterable[str | Path]) -> list[Object]:
@@ -83,7 +90,8 @@ def read_objects(paths: Iterable[str | Path]) -> list[Object]:
 
 
 def load_snapshot(paths: Iterable[str | Path], options: Options | None = None) -> ClusterState:
-    """Build a ClusterState from snapshot files: aggregates, then nodes, then pods."""
+    """Build a ClusterState from snapshot files: aggregates and device classes, then nodes,
+    then pods."""
     state = ClusterState(options)
     try:
         state.load(read_objects(paths))

@@ -1,8 +1,9 @@
 """The cluster view: Nodes become HostStates, Pods are consumed by their node, HostAggregates
-give aggregate metadata, NodeResourceTopologies give NUMA zones, failed binds are
-remembered. Every event is O(1) in the size of the cluster (O(labels) for a node), as
-Nova's update_instance_info and delete_instance_info are; indexes (aggregate -> hosts,
-server group -> members) are kept at event time so requests never walk all pods.
+give aggregate metadata, NodeResourceTopologies give NUMA zones, DeviceClasses name the
+extended resources DRA serves, failed binds are remembered. Every event is O(1) in the size
+of the cluster (O(labels) for a node), as Nova's update_instance_info and
+delete_instance_info are; indexes (aggregate -> hosts, server group -> members) are kept at
+event time so requests never walk all pods.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from typing import Literal
 
 from extender.cache.retries import FailureLog
 from extender.contract import AGGREGATE_LABEL_PREFIX, SERVER_GROUP_LABEL
-from extender.kube.objects import HostAggregate, Node, NodeResourceTopology, Pod
+from extender.kube.objects import (
+    DeviceClass,
+    HostAggregate,
+    Node,
+    NodeResourceTopology,
+    Pod,
+    device_class_resources,
+)
 from extender.kube.pods import pod_is_terminal, pod_uid
 from extender.model.hoststate import (
     Aggregate,
@@ -33,7 +41,7 @@ from extender.model.table import HostTable
 
 log = logging.getLogger(__name__)
 
-Change = Literal["aggregate", "numa", "assumption", "retry"]
+Change = Literal["aggregate", "numa", "assumption", "retry", "device_class"]
 """A change only this extender sees (kube-scheduler watches none of them) that may turn a
 filter's rejection into a pass: what `ClusterState.changed` is told."""
 
@@ -54,7 +62,13 @@ class Placement:
     info: PodInfo
 
 
-_LOAD_ORDER: dict[type, int] = {HostAggregate: 0, Node: 1, NodeResourceTopology: 2, Pod: 3}
+_LOAD_ORDER: dict[type, int] = {
+    HostAggregate: 0,
+    DeviceClass: 0,
+    Node: 1,
+    NodeResourceTopology: 2,
+    Pod: 3,
+}
 
 
 class ClusterState:
@@ -75,6 +89,10 @@ class ClusterState:
         self.aggregate_objects: set[str] = set()
         self.groups: dict[tuple[str, str], dict[str, str]] = {}
         self.numa: dict[str, list[NumaZone]] = {}
+        #: the extended resource names each DeviceClass serves, by class name
+        self.device_classes: dict[str, frozenset[str]] = {}
+        #: every extended resource name some DeviceClass serves (DRA), for the RequestSpec
+        self.dra_extended: frozenset[str] = frozenset()
         self.max_attempts = options.max_attempts
         self.failures = FailureLog(options.bind_failure_ttl_seconds, options.bind_failure_records)
         #: pods not yet bound, so that a bind can consume what they request: from the pod
@@ -87,12 +105,17 @@ class ClusterState:
         #: told of every Change after it is applied (extender/service/requeue.py); must not block
         self.changed: Callable[[Change], None] = _unobserved
 
-    def load(self, objects: Iterable[Node | Pod | HostAggregate | NodeResourceTopology]) -> None:
+    def load(
+        self, objects: Iterable[Node | Pod | HostAggregate | NodeResourceTopology | DeviceClass]
+    ) -> None:
         """Apply a whole list of objects (a snapshot, a fresh LIST) in the order that lets
-        each find what it refers to: aggregates, nodes, their topologies, then pods."""
+        each find what it refers to: aggregates and device classes, nodes, their
+        topologies, then pods."""
         for obj in sorted(objects, key=lambda o: _LOAD_ORDER[type(o)]):
             if isinstance(obj, HostAggregate):
                 self.upsert_aggregate(obj)
+            elif isinstance(obj, DeviceClass):
+                self.upsert_device_class(obj)
             elif isinstance(obj, Node):
                 self.upsert_node(obj)
             elif isinstance(obj, NodeResourceTopology):
@@ -192,6 +215,30 @@ class ClusterState:
     def delete_numa_topology(self, name: str) -> None:
         self.numa.pop(name, None)
         self.table.set_numa_zones(name, None)
+
+    # -- DRA device classes ----------------------------------------------------------------
+
+    def upsert_device_class(self, obj: DeviceClass) -> None:
+        self._set_device_class(obj.metadata.name, device_class_resources(obj))
+
+    def delete_device_class(self, name: str) -> None:
+        self._set_device_class(name, None)
+
+    def device_class_keys(self) -> set[str]:
+        return set(self.device_classes)
+
+    def _set_device_class(self, name: str, served: frozenset[str] | None) -> None:
+        """The one place `dra_extended` changes: the union over the classes, rebuilt (classes
+        are few and change rarely). A name two classes claim stays served while either
+        exists; which class kube-scheduler then picks (the newer) does not matter here."""
+        if served is None:
+            self.device_classes.pop(name, None)
+        else:
+            self.device_classes[name] = served
+        before = self.dra_extended
+        self.dra_extended = frozenset().union(*self.device_classes.values())
+        if self.dra_extended != before:
+            self.changed("device_class")
 
     # -- pods ------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Lean typed views of the Kubernetes objects the extender reads: Node, Pod, HostAggregate.
+"""Lean typed views of the Kubernetes objects the extender reads: Node, Pod, HostAggregate,
+NodeResourceTopology, DeviceClass.
 
 Only the fields the scheduler uses are declared; msgspec skips the rest while decoding, which
 is what keeps a 5,000-node cache and a 150,000-pod watch cheap (the client's model objects
@@ -142,6 +143,32 @@ class NodeResourceTopology(KubeObject):
     kind: str = "NodeResourceTopology"
 
 
+class DeviceClassSpec(_Kube):
+    extended_resource_name: str | None = None
+
+
+class DeviceClass(KubeObject):
+    """resource.k8s.io/v1, cluster-scoped: a kind of DRA device. Under the DRAExtendedResource
+    feature (KEP-5004, on by default since Kubernetes v1.36) it serves the extended resource
+    it names in `spec.extendedResourceName` and, always, `deviceclass.resource.kubernetes.io/`
+    followed by its own name."""
+
+    spec: DeviceClassSpec = msgspec.field(default_factory=DeviceClassSpec)
+    kind: str = "DeviceClass"
+
+
+#: the extended resource name every DeviceClass serves: this prefix and the class's name
+DEVICE_CLASS_RESOURCE_PREFIX = "deviceclass.resource.kubernetes.io/"
+
+
+def device_class_resources(obj: DeviceClass) -> frozenset[str]:
+    """The extended resource names a DeviceClass serves, as kube-scheduler's
+    ExtendedResourceCache maps them: the implicit one, and the explicit one when set."""
+    implicit = DEVICE_CLASS_RESOURCE_PREFIX + obj.metadata.name
+    explicit = obj.spec.extended_resource_name
+    return frozenset({implicit, explicit} if explicit else {implicit})
+
+
 class NameOnly(_Kube):
     """metadata.name alone: decoding skips labels and annotations instead of building them."""
 
@@ -154,11 +181,15 @@ class NodeName(_Kube):
     metadata: NameOnly = msgspec.field(default_factory=NameOnly)
 
 
-KINDS: dict[str, type[Node] | type[Pod] | type[HostAggregate] | type[NodeResourceTopology]] = {
+KINDS: dict[
+    str,
+    type[Node] | type[Pod] | type[HostAggregate] | type[NodeResourceTopology] | type[DeviceClass],
+] = {
     "Node": Node,
     "Pod": Pod,
     "HostAggregate": HostAggregate,
     "NodeResourceTopology": NodeResourceTopology,
+    "DeviceClass": DeviceClass,
 }
 
 

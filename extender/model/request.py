@@ -93,6 +93,9 @@ class RequestSpec:
     instance_group: InstanceGroup | None = None
     retry: RetryInfo | None = None
     numa_policy: str | None = None
+    #: the extended resource names DeviceClasses serve (DRA, KEP-5004), from the cache:
+    #: kube-scheduler leaves such a request to DRA on a node whose allocatable lacks it
+    dra_extended: frozenset[str] = frozenset()
     #: what filters derive from the request once (parsed queries, compiled extra specs)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -251,8 +254,10 @@ def build_request_spec(
     pod: Pod,
     groups: GroupLookup | None = None,
     retries: RetryLookup | None = None,
+    dra_extended: frozenset[str] = frozenset(),
 ) -> RequestSpec:
-    """Turn a pod into a RequestSpec; raises AnnotationError or ObjectError on user mistakes."""
+    """Turn a pod into a RequestSpec; raises AnnotationError or ObjectError on user mistakes.
+    `dra_extended`: the extended resource names the cluster's DeviceClasses serve."""
     meta = pod.metadata
     ann = meta.annotations
     resources = pod_resources(pod)
@@ -280,4 +285,5 @@ def build_request_spec(
         instance_group=_group(pod, groups),
         retry=retries(uid) if retries else None,
         numa_policy=_numa_policy(ann),
+        dra_extended=dra_extended,
     )

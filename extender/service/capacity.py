@@ -121,7 +121,9 @@ class Capacity:
     def spec(self, pod: Pod) -> RequestSpec:
         """The pod as the filters see it, with its server group from the cache; no retry
         memory (the copies are new pods)."""
-        return build_request_spec(pod, groups=self.state.server_group)
+        return build_request_spec(
+            pod, groups=self.state.server_group, dra_extended=self.state.dra_extended
+        )
 
     def _request(self, pod: Pod, maximum: int | None) -> tuple[RequestSpec, int]:
         limit = self.settings.max_copies

@@ -226,7 +226,8 @@ class RequeueSettings(Settings):
     enabled: bool = Field(
         False,
         description="Patch the annotation weighbridge.io/requeue on pods the filters left "
-        "with no node when a HostAggregate or NodeResourceTopology changes, an assumption "
+        "with no node when a HostAggregate, NodeResourceTopology or DeviceClass changes, an "
+        "assumption "
         "or a RetryFilter entry expires, and the change may cure the filter that rejected "
         "them: kube-scheduler retries a pod on any update of it, instead of after its "
         "unschedulable-pods flush (5 minutes). Needs patch on pods (the chart adds it).",

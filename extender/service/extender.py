@@ -115,7 +115,10 @@ class Extender:
 
     def request_spec(self, pod: Pod) -> RequestSpec:
         return build_request_spec(
-            pod, groups=self.state.server_group, retries=self.state.retry_info
+            pod,
+            groups=self.state.server_group,
+            retries=self.state.retry_info,
+            dra_extended=self.state.dra_extended,
         )
 
     # -- the verbs -------------------------------------------------------------------------

@@ -72,6 +72,9 @@ CURES: dict[Change, frozenset[str]] = {
     "numa": frozenset({"NUMATopologyFilter"}),
     "assumption": _CAPACITY,
     "retry": frozenset({"RetryFilter"}),
+    # kube-scheduler hears of DeviceClasses too, but does not move a pod the extender
+    # rejected for one
+    "device_class": frozenset({"PciPassthroughFilter"}),
 }
 """For each change, the filters whose rejections it may turn into passes."""
 

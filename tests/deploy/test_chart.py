@@ -28,6 +28,8 @@ EXTENDER_RULES = {
     ("weighbridge.io", "hostaggregates", "watch"),
     ("topology.node.k8s.io", "noderesourcetopologies", "list"),
     ("topology.node.k8s.io", "noderesourcetopologies", "watch"),
+    ("resource.k8s.io", "deviceclasses", "list"),
+    ("resource.k8s.io", "deviceclasses", "watch"),
 }
 
 

@@ -198,6 +198,8 @@ EXTENDER_MAY = [
     ("watch", "weighbridge.io/hostaggregates", ALL),
     ("list", "topology.node.k8s.io/noderesourcetopologies", ALL),
     ("watch", "topology.node.k8s.io/noderesourcetopologies", ALL),
+    ("list", "resource.k8s.io/deviceclasses", ALL),
+    ("watch", "resource.k8s.io/deviceclasses", ALL),
     ("create", "coordination.k8s.io/leases", MINE),
     ("create", "discovery.k8s.io/endpointslices", MINE),
 ]
@@ -231,6 +233,8 @@ EXTENDER_MAY_NOT = [
     ("get", "configmaps", MINE),
     ("create", "weighbridge.io/hostaggregates", ALL),
     ("update", "weighbridge.io/hostaggregates", ALL),
+    ("create", "resource.k8s.io/deviceclasses", ALL),
+    ("list", "resource.k8s.io/resourceclaims", ALL),
     ("create", "coordination.k8s.io/leases", OTHER),
     ("create", "discovery.k8s.io/endpointslices", OTHER),
     ("escalate", "rbac.authorization.k8s.io/clusterroles", ALL),

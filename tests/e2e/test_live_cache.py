@@ -242,7 +242,8 @@ def test_readiness_follows_the_first_sync(control_plane: ControlPlane, tmp_path:
         cache = LiveCache(api, ClusterState(Options()))
         assert (
             cache.not_ready()
-            == "cache not synced yet: nodes, pods, hostaggregates, noderesourcetopologies"
+            == "cache not synced yet: nodes, pods, hostaggregates, noderesourcetopologies, "
+            "deviceclasses"
         )
         cache.start()
         try:

@@ -19,7 +19,7 @@ from extender.model.hoststate import pod_info
 from extender.model.options import Options
 from extender.service.config import RequeueSettings
 from extender.service.requeue import Requeuer
-from tests.builders import aggregate, node, pod, topology
+from tests.builders import aggregate, device_class, node, pod, topology
 
 
 def _rejected_by(*filters: str) -> FilterResult:
@@ -103,6 +103,31 @@ def test_state_tells_of_topologies_expired_assumptions_and_bind_failures() -> No
     state.failures.clock = lambda: 1e12  # long after the TTL
     state.expire_failures()
     assert seen == ["numa", "assumption", "retry"]
+
+
+def test_a_new_extended_resource_name_wakes_pods_the_device_filter_rejected() -> None:
+    """A DeviceClass that makes DRA serve a name a pod asked for is a change only the
+    extender acts on; a class that serves no new name is no change."""
+    state, api = ClusterState(), FakeApi()
+    requeuer = Requeuer(api, state, RequeueSettings(enabled=True, max_per_second=100))
+    state.changed = requeuer.changed
+    requeuer.rejected(_pending(state, "gpu"), _rejected_by("PciPassthroughFilter"))
+    requeuer.rejected(_pending(state, "ram"), _rejected_by("RamFilter"))
+
+    async def scenario() -> None:
+        task = asyncio.create_task(requeuer.run())
+        state.upsert_device_class(device_class("gpus", "example.com/gpu"))
+        await asyncio.sleep(0.05)
+        task.cancel()
+
+    asyncio.run(scenario())
+    assert [path for path, _ in api.patches] == ["/api/v1/namespaces/default/pods/gpu"]
+    seen: list[Change] = []
+    state.changed = seen.append
+    state.upsert_device_class(device_class("gpus", "example.com/gpu"))
+    assert seen == []
+    state.delete_device_class("gpus")
+    assert seen == ["device_class"]
 
 
 def test_a_pod_that_passed_or_was_bound_is_not_woken() -> None:
