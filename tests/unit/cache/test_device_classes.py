@@ -6,21 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 import yaml
 from aiohttp import web
-from kubernetes import client as k8s_client
 
-from extender.cache.kubeapi import DEVICE_CLASSES, KubeApi
+from extender.cache.kubeapi import DEVICE_CLASSES
 from extender.cache.live import NOT_SERVED, NOT_SERVED_OR_FORBIDDEN, Informer, LiveCache
 from extender.cache.snapshot import load_snapshot
 from extender.cache.state import ClusterState
 from extender.kube.objects import DEVICE_CLASS_RESOURCE_PREFIX as IMPLICIT
 from extender.kube.objects import DeviceClass
 from tests.builders import cluster, decode, device_class, device_class_dict, node_dict
+from tests.unit.cache.fake_apiserver import Handler, serving
 
 GPU = "example.com/gpu"
 
@@ -45,36 +44,22 @@ def test_snapshots_load_device_classes(tmp_path: Path) -> None:
     assert isinstance(decode(device_class_dict("gpu")), DeviceClass)
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
 async def _run_informer(state: ClusterState, answer: Handler, absent_on: frozenset[int]) -> bool:
     """A DeviceClass informer against a server answering with `answer`, until it is synced
     (True) or 5 s passed (False)."""
-    app = web.Application()
-    app.router.add_get(DEVICE_CLASSES.path, answer)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    cfg = k8s_client.Configuration()
-    cfg.host = f"http://127.0.0.1:{port}"
-    api = KubeApi(cfg)
-    cache = LiveCache(api, state)
-    informer = next(i for i in cache.informers if i.resource == DEVICE_CLASSES)
-    assert informer.absent_on == NOT_SERVED_OR_FORBIDDEN
-    informer = Informer(api, DEVICE_CLASSES, DeviceClass, informer.handlers, absent_on)
-    informer.BACKOFF_MAX = 0.1
-    task = asyncio.create_task(informer.run())
-    for _ in range(50):
-        if informer.synced:
-            break
-        await asyncio.sleep(0.1)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    await api.close()
-    await runner.cleanup()
+    async with serving(DEVICE_CLASSES.path, answer) as api:
+        cache = LiveCache(api, state)
+        informer = next(i for i in cache.informers if i.resource == DEVICE_CLASSES)
+        assert informer.absent_on == NOT_SERVED_OR_FORBIDDEN
+        informer = Informer(api, DEVICE_CLASSES, DeviceClass, informer.handlers, absent_on)
+        informer.BACKOFF_MAX = 0.1
+        task = asyncio.create_task(informer.run())
+        for _ in range(50):
+            if informer.synced:
+                break
+            await asyncio.sleep(0.1)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
     return informer.synced
 
 

@@ -7,14 +7,14 @@ import asyncio
 import json
 
 from aiohttp import web
-from kubernetes import client as k8s_client
 from prometheus_client import REGISTRY
 
-from extender.cache.kubeapi import NODES, KubeApi
+from extender.cache.kubeapi import NODES
 from extender.cache.live import Handlers, Informer
 from extender.cache.state import ClusterState
 from extender.kube.objects import Node
 from tests.builders import node_dict
+from tests.unit.cache.fake_apiserver import serving
 
 SILENCE = 0.5
 
@@ -45,27 +45,15 @@ async def _informer_against(bookmarks: bool) -> dict[str, int]:
                 mark = {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "8"}}}
                 await response.write(json.dumps(mark).encode() + b"\n")
 
-    app = web.Application()
-    app.router.add_get(NODES.path, nodes)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    cfg = k8s_client.Configuration()
-    cfg.host = f"http://127.0.0.1:{port}"
-    api = KubeApi(cfg)
     state = ClusterState()
-    informer = Informer(
-        api, NODES, Node, Handlers.by_name(state.upsert_node, state.delete_node, state.node_keys)
-    )
-    informer.SILENCE_SECONDS = SILENCE
-    task = asyncio.create_task(informer.run())
-    await asyncio.sleep(SILENCE * 3)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    await api.close()
-    await runner.cleanup()
+    async with serving(NODES.path, nodes) as api:
+        handlers = Handlers.by_name(state.upsert_node, state.delete_node, state.node_keys)
+        informer = Informer(api, NODES, Node, handlers)
+        informer.SILENCE_SECONDS = SILENCE
+        task = asyncio.create_task(informer.run())
+        await asyncio.sleep(SILENCE * 3)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
     assert state.node_keys() == {"n1"}
     return calls
 
