@@ -21,6 +21,7 @@ from extender.cache.state import ClusterState
 from extender.contract import AGGREGATE_LABEL_PREFIX, ZONE_LABEL
 from extender.kube.objects import (
     KINDS,
+    CacheObject,
     DeviceClass,
     HostAggregate,
     Node,
@@ -33,7 +34,6 @@ from extender.model.request import RequestSpec, build_request_spec
 _uids = itertools.count(1)
 
 Quantities = Mapping[str, str | int | float]
-KubeStruct = Node | Pod | HostAggregate | NodeResourceTopology | DeviceClass
 
 #: The image of a pod's containers unless a test names one.
 IMAGE = "registry.example/app:1.0"
@@ -267,7 +267,7 @@ def device_class(name: str, extended_resource_name: str | None = None) -> Device
 # -- conversions -----------------------------------------------------------------------------
 
 
-def decode(obj: Mapping[str, Any]) -> KubeStruct:
+def decode(obj: Mapping[str, Any]) -> CacheObject:
     """Any of the dicts above (or the API server's) as the extender's struct of its kind."""
     return msgspec.convert(obj, KINDS[obj["kind"]], strict=False)
 
@@ -280,7 +280,7 @@ def create_body(obj: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def cluster(*objects: KubeStruct, options: Options | None = None) -> ClusterState:
+def cluster(*objects: CacheObject, options: Options | None = None) -> ClusterState:
     """A ClusterState loaded with the objects as a snapshot is: aggregates, nodes,
     topologies, then pods, whatever the order given."""
     state = ClusterState(options)

@@ -19,14 +19,7 @@ import yaml
 
 from extender.cache.state import ClusterState
 from extender.errors import ObjectError, SnapshotError
-from extender.kube.objects import (
-    KINDS,
-    DeviceClass,
-    HostAggregate,
-    Node,
-    NodeResourceTopology,
-    Pod,
-)
+from extender.kube.objects import KINDS, CacheObject
 from extender.model.options import Options
 
 log = logging.getLogger(__name__)
@@ -63,12 +56,9 @@ def _flatten(doc: Any, where: str) -> Iterator[tuple[str, Any]]:
     yield where, doc
 
 
-Object = Node | Pod | HostAggregate | NodeResourceTopology | DeviceClass
-
-
-def read_objects(paths: Iterable[str | Path]) -> list[Object]:
+def read_objects(paths: Iterable[str | Path]) -> list[CacheObject]:
     """Decode every object in the files; raises SnapshotError naming the first bad one."""
-    objects: list[Object] = []
+    objects: list[CacheObject] = []
     skipped: Counter[str] = Counter()
     for p in paths:
         path = Path(p)

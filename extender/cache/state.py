@@ -18,6 +18,7 @@ from typing import Literal
 from extender.cache.retries import FailureLog
 from extender.contract import AGGREGATE_LABEL_PREFIX, SERVER_GROUP_LABEL
 from extender.kube.objects import (
+    CacheObject,
     DeviceClass,
     HostAggregate,
     Node,
@@ -105,9 +106,7 @@ class ClusterState:
         #: told of every Change after it is applied (extender/service/requeue.py); must not block
         self.changed: Callable[[Change], None] = _unobserved
 
-    def load(
-        self, objects: Iterable[Node | Pod | HostAggregate | NodeResourceTopology | DeviceClass]
-    ) -> None:
+    def load(self, objects: Iterable[CacheObject]) -> None:
         """Apply a whole list of objects (a snapshot, a fresh LIST) in the order that lets
         each find what it refers to: aggregates and device classes, nodes, their
         topologies, then pods."""

@@ -181,10 +181,10 @@ class NodeName(_Kube):
     metadata: NameOnly = msgspec.field(default_factory=NameOnly)
 
 
-KINDS: dict[
-    str,
-    type[Node] | type[Pod] | type[HostAggregate] | type[NodeResourceTopology] | type[DeviceClass],
-] = {
+CacheObject = Node | Pod | HostAggregate | NodeResourceTopology | DeviceClass
+"""Every kind the cache reads, from a LIST or a snapshot file."""
+
+KINDS: dict[str, type[CacheObject]] = {
     "Node": Node,
     "Pod": Pod,
     "HostAggregate": HostAggregate,
