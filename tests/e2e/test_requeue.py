@@ -43,6 +43,7 @@ from .kube import (
     group_labels,
     make_node,
     node_of,
+    pods_in,
     scheduler_config,
     unique,
     wait_bound,
@@ -160,7 +161,7 @@ def test_a_pod_created_again_under_its_name_is_not_woken(
     rejected = FilterResult(np.array([], dtype=np.intp), failed={"n": "no"}, steps=steps)
     requeuer.rejected(msgspec.convert(old, Pod, strict=False), rejected)
     delete_pod(plane, namespace, "again")
-    wait_for("the pod deleted", lambda: _absent(plane, namespace, "again"), 30)
+    wait_for("the pod deleted", lambda: not pods_in(plane, namespace), 30)
     new = create_pod(plane, namespace, "again", memory="1Gi", selector=labels)
     assert new["metadata"]["uid"] != old["metadata"]["uid"]
     gone = telemetry.REQUEUES.labels("gone")._value.get()
@@ -176,11 +177,3 @@ def test_a_pod_created_again_under_its_name_is_not_woken(
     annotations = get_pod(plane, namespace, "again")["metadata"].get("annotations") or {}
     assert REQUEUE_ANNOTATION not in annotations
     assert telemetry.REQUEUES.labels("gone")._value.get() == gone + 1
-
-
-def _absent(plane: ControlPlane, namespace: str, name: str) -> bool:
-    return not [
-        p
-        for p in plane.request("GET", f"/api/v1/namespaces/{namespace}/pods")["items"]
-        if p["metadata"]["name"] == name
-    ]
