@@ -36,11 +36,11 @@ class PciPassthroughFilter(BaseFilter):
     def host_passes(self, host: HostState, spec: RequestSpec) -> str | None:
         asked, free_of = [], []
         for name, wanted in spec.derived(self.name, _device_requests).items():
-            total = host.allocatable.get(name, 0.0)
-            if total <= 0 and name in spec.dra_extended:
+            if name in spec.dra_extended and host.allocatable.get(name, 0.0) <= 0:
                 continue
             free = host.free_extended(name)
             if free < wanted:
+                total = host.allocatable.get(name, 0.0)
                 asked.append(f"{fmt_num(wanted)} {name}")
                 free_of.append(f"{name} free {fmt_num(free)} of {fmt_num(total)}")
         if not asked:
